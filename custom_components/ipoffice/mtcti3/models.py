@@ -1,0 +1,278 @@
+"""Typed models of an IP Office as seen over MTCTI-3, kept current by the client from notifies.
+
+Calls are immutable snapshots: every call-control notify replaces the call's snapshot, and the client compares the
+new snapshot with the old one to emit :class:`CallEvent` objects, so that no consumer has to diff.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .const import (
+    ABSENCE_PREFIX,
+    HELD_STATES,
+    RINGING_STATES,
+    AbsenceMessage,
+    CallDirection,
+    CallFeature,
+    CallState,
+    FailedCause,
+    PhoneState,
+    ServiceMode,
+    Subsystem,
+    UserFeature,
+)
+
+
+@dataclass(slots=True, frozen=True)
+class Party:
+    """One end of a call (PartyInfo)."""
+
+    number: str = ""
+    name: str = ""
+    nametype: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class Absence:
+    """Absence text of a user: a handset message type and a string."""
+
+    message: int = AbsenceMessage.CUSTOM
+    text: str = ""
+
+    @property
+    def display(self) -> str:
+        """The text as a handset shows it, e.g. "AT LUNCH UNTIL 14:00"."""
+        try:
+            prefix = ABSENCE_PREFIX[AbsenceMessage(self.message)]
+        except ValueError:
+            prefix = ""
+        return f"{prefix} {self.text}".strip() if prefix else self.text
+
+
+@dataclass(slots=True, frozen=True)
+class Mailbox:
+    """Voicemail box message counters."""
+
+    new: int = 0
+    old: int = 0
+    saved: int = 0
+
+
+@dataclass(slots=True, frozen=True)
+class QueueMember:
+    """An agent of a queue (hunt group) and whether it is disabled (not accepting calls)."""
+
+    extn: str
+    disabled: bool = False
+
+
+class LineKind(StrEnum):
+    """What a Lines entry is."""
+
+    USER = "user"
+    QUEUE = "queue"
+
+
+@dataclass(slots=True, frozen=True)
+class LineEntry:
+    """A user or queue as the Lines subscription lists it."""
+
+    kind: LineKind
+    guid: str  # 32 upper-case hex characters
+    extn: str
+    name: str
+
+
+@dataclass(slots=True, frozen=True)
+class ConferenceMember:
+    """Another party in a conference."""
+
+    lref: int
+    party: Party
+    state: CallState = CallState.UNKNOWN
+    mute: bool = False
+
+
+@dataclass(slots=True, frozen=True)
+class Call:
+    """A call appearance on a user, a queue or the park server: the latest snapshot IP Office sent."""
+
+    call_id: int
+    owner: Subsystem
+    owner_guid: str  # the user's or queue's guid; "" on the park server
+    state: CallState
+    direction: CallDirection = CallDirection.UNDEFINED
+    reference_id: int = 0
+    related_call_id: int = 0
+    active_held: bool = False
+    gcid: str = ""  # upper-case hex
+    features: CallFeature = CallFeature(0)
+    called_party: str = ""
+    calling_party: Party | None = None
+    connected_party: Party | None = None
+    original_called_party: Party | None = None
+    tag: str = ""
+    account_code: str = ""
+    mute: bool = False
+    failed_cause: FailedCause = FailedCause.UNSET
+    recording: bool = False
+    recording_paused: bool = False
+    park_slot: str = ""
+    page_call: bool = False
+    privacy: bool = False
+    language: str = ""
+    queue_number: str = ""
+    queue_name: str = ""
+    queue_priority: int = 0
+    trunk_did: str = ""
+    conference_members: tuple[ConferenceMember, ...] = ()
+    targets: tuple[Party, ...] = ()
+    started: float = 0.0  # time.time() when the call was first seen
+    state_since: float = 0.0  # time.time() when the call entered its current state
+    answered: bool = False  # has been CONNECTED at some time
+
+    @property
+    def other_party(self) -> Party | None:
+        """The party at the other end, as far as IP Office tells it."""
+        if self.connected_party is not None and (self.connected_party.number or self.connected_party.name):
+            return self.connected_party
+        if self.direction is CallDirection.OUTBOUND or self.calling_party is None:
+            return Party(number=self.called_party) if self.called_party else None
+        return self.calling_party
+
+    @property
+    def is_ringing(self) -> bool:
+        """Ringing or queueing (waiting to be answered)."""
+        return self.state in RINGING_STATES
+
+    @property
+    def is_held(self) -> bool:
+        """On hold (also pending a transfer or conference)."""
+        return self.state in HELD_STATES
+
+
+@dataclass(slots=True)
+class User:
+    """An IP Office user: its configuration (NotifyUser) and its live calls."""
+
+    guid: str
+    extn: str
+    name: str
+    fullname: str = ""
+    email: str = ""
+    language: str = ""
+    features: UserFeature = UserFeature(0)
+    dnd: bool = False
+    barred: bool = False
+    xdirectory: bool = False
+    voicemail: bool = False
+    logged_in_extn: str = ""
+    extn_fault: bool = False
+    logged_off: bool = False
+    absence: Absence | None = None
+    mailbox: Mailbox | None = None
+    app: str = ""
+    no_app_handler: bool = False
+    ec500: bool = False
+    fwdu: bool = False
+    fwdb: bool = False
+    fwdna: bool = False
+    fwdhg: bool = False
+    fwdu_number: str = ""
+    fwdb_number: str = ""
+    fwd_to_voicemail: bool = False
+    offswitch: bool = False
+    calls: dict[int, Call] = field(default_factory=dict)
+    synced: bool = False  # its first user notify has arrived
+
+    def can(self, feature: UserFeature) -> bool:
+        """Whether featuresavailable allows ``feature`` (systems that do not populate the field allow all)."""
+        if not self.features & UserFeature.VALID:
+            return True
+        return bool(self.features & feature)
+
+    @property
+    def phone_state(self) -> PhoneState:
+        """The phone state, derived as IP Office's presence does: fault, logout, ringing, connected, ..."""
+        if self.extn_fault:
+            return PhoneState.FAULT
+        if self.logged_off:
+            return PhoneState.LOGOUT
+        states = {call.state for call in self.calls.values()}
+        if states & {CallState.CONNECTED, *HELD_STATES}:
+            return PhoneState.CONNECTED
+        if states & RINGING_STATES:
+            return PhoneState.RINGING
+        if states & {CallState.DIALTONE, CallState.DIALLING, CallState.DIALLED, CallState.RINGBACK}:
+            return PhoneState.DIALLING
+        if CallState.AFTERCALLWORK in states:
+            return PhoneState.ACW
+        return PhoneState.IDLE
+
+
+@dataclass(slots=True)
+class Queue:
+    """An IP Office queue (hunt group): its configuration (NotifyQueue) and the calls it handles."""
+
+    guid: str
+    extn: str
+    name: str
+    email: str = ""
+    ring_mode: int = 0
+    no_answer_time: int = 0
+    voicemail: bool = False
+    voicemail_time: int = 0
+    service_mode: ServiceMode = ServiceMode.UNSET
+    members: tuple[QueueMember, ...] = ()
+    mailbox: Mailbox | None = None
+    calls: dict[int, Call] = field(default_factory=dict)
+    synced: bool = False
+
+    @property
+    def waiting_calls(self) -> list[Call]:
+        """Calls waiting to be answered, longest waiting first."""
+        return sorted((c for c in self.calls.values() if c.is_ringing), key=lambda c: c.started)
+
+
+@dataclass(slots=True)
+class SystemInfo:
+    """The IP Office system itself."""
+
+    host: str
+    version: str | None = None  # None: unknown (releases before 11.1 do not answer getversioninfo)
+    park_server_available: bool = False
+
+
+class CallEventType(StrEnum):
+    """What happened to a call, as the client derives it from consecutive snapshots."""
+
+    NEW = "new"  # first seen (see call.direction / call.state: incoming, outgoing, queued)
+    STATE_CHANGED = "state_changed"  # every state change, with previous_state
+    ANSWERED = "answered"  # first entry into CONNECTED
+    HELD = "held"  # into a held state
+    RESUMED = "resumed"  # from held back to CONNECTED
+    TRANSFERRED = "transferred"  # the far end changed on a connected call, or the call left by transfer
+    ENDED = "ended"  # CallLost (or found gone after a reconnect: reconciled=True)
+    MISSED = "missed"  # (with ENDED) an inbound user call that ended unanswered, not dropped by this end
+    ABANDONED = "abandoned"  # (with ENDED) a queue call whose caller hung up before it was answered
+
+
+@dataclass(slots=True, frozen=True)
+class CallEvent:
+    """One moment of a call. ``call`` is the snapshot after the change (the last snapshot for ENDED)."""
+
+    type: CallEventType
+    call: Call
+    timestamp: float
+    previous_state: CallState | None = None
+    reason: int | None = None  # CallLost.reason (16 = normal)
+    this_end_dropped: bool | None = None  # CallLost.thisenddropped
+    description: str = ""  # CallLost.description
+    reconciled: bool = False  # ENDED because the call was gone after a reconnect
+
+    @property
+    def duration(self) -> float:
+        """Seconds from first seen to this event."""
+        return max(0.0, self.timestamp - self.call.started)
