@@ -1,0 +1,1079 @@
+"""The live system model of the simulator: users, queues, calls and their call appearances.
+
+Every change goes through :class:`SystemModel`, which reports it to a :class:`ModelListener` (the server), so that
+each change produces the notifies a real IP Office would send. Call changes are batched into events: one public
+operation (an answer, a transfer, ...) is one event, carried by one ``NotifyCallControl`` per subscription.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+
+from .scenario import Queue, QueueMember, Scenario, User, make_guid
+
+S = pb.CallInfo.State
+D = pb.CallInfo.Direction
+
+# Features available (CallInfo.featuresavailable bits, the spec's "Features Available" table).
+DROP = 1 << 0
+ANSWER = 1 << 1
+HOLD = 1 << 2
+UNHOLD = 1 << 3
+BLINDXFER = 1 << 4
+REDIRECT = 1 << 5
+DIAL = 1 << 6
+PARK = 1 << 7
+SETUPXFER = 1 << 8
+COMPLETEXFER = 1 << 9
+COMPLETECONF = 1 << 10
+ADDTOCONF = 1 << 11
+CONFMEMBER = 1 << 12
+TAG = 1 << 13
+ACCT = 1 << 14
+RESERVED15 = 1 << 15
+EC500 = 1 << 16
+DIGITS = 1 << 17
+RECPAUSE = 1 << 20
+FORCECLEAR = 1 << 21
+AUTH = 1 << 22
+RECON = 1 << 23
+RECOFF = 1 << 24
+PRIVON = 1 << 25
+PRIVOFF = 1 << 26
+MUTEON = 1 << 27
+MUTEOFF = 1 << 28
+PRIO = 1 << 29
+FINISH = 1 << 30
+
+# User featuresavailable (NotifyUser): VALID SAC ABSENCE EC500 LOGIN SHORTCODE MAKECALL FWDU APP.
+USER_FEATURES = 0x2FF
+
+# Nametype values seen in the spec's examples.
+NAMETYPE_USER = 5
+NAMETYPE_TRUNK = 9
+NAMETYPE_SERVICE = 110
+
+REASON_NORMAL = 16
+
+
+class CallError(Exception):
+    """A call-control command that cannot be done; ``code`` is the RequestResponse result."""
+
+    def __init__(self, code: int, message: str = "") -> None:
+        super().__init__(message or str(code))
+        self.code = code
+
+
+@dataclass
+class Endpoint:
+    """One end of a call."""
+
+    kind: str  # "user", "trunk", "external", "vm", "conf", "queue"
+    number: str
+    name: str = ""
+    guid: bytes = b""  # users only
+
+    def party(self) -> pb.PartyInfo:
+        nametype = {"user": NAMETYPE_USER, "trunk": NAMETYPE_TRUNK, "conf": NAMETYPE_SERVICE}.get(self.kind, 0)
+        return pb.PartyInfo(number=self.number, name=self.name, nametype=nametype)
+
+
+@dataclass
+class ConfMember:
+    """A member of a conference call."""
+
+    lref: int
+    endpoint: Endpoint
+    state: int = S.CONNECTED
+    mute: bool = False
+
+
+@dataclass
+class Appearance:
+    """One call appearance: a call as one user, queue or park slot sees it."""
+
+    callid: int
+    call: Call
+    owner_kind: str  # "user", "queue", "park"
+    owner: bytes | str  # user/queue guid, or park slot
+    role: str  # "a" (originator), "b" (answerer), "ring" (ringing candidate), "monitor" (queue / park)
+    state: int
+    direction: int
+    referencecallid: int = 0
+    relatedcallid: int = 0
+    activeheld: bool = False
+    calledparty: str = ""
+    callingparty: Endpoint | None = None
+    originalcalledparty: Endpoint | None = None
+    mute: bool = False
+    recording: bool = False
+    recordingpaused: bool = False
+    privacy: bool = False
+    failedcause: int = 0
+    parkslot: str = ""
+    authcode: str = ""
+    pend: str = ""  # "transfer" / "conf": this app is the held half of a consultation
+    finished: bool = False
+
+
+@dataclass
+class Call:
+    """A call (one gcid). This is the ``SimCall`` that the control API returns."""
+
+    gcid_bytes: bytes
+    a: Endpoint
+    model: SystemModel
+    b: Endpoint | None = None
+    trunk: tuple[int, str] | None = None  # (TrunkInfo.TrunkType, did)
+    queue_extn: str = ""  # queue distributing the call
+    overflow: tuple[str, str] | None = None
+    priority: int = 1
+    tag: str = ""
+    accountcode: str = ""
+    language: str = "eng"
+    dialled: str = ""
+    dialtype: int = 0
+    withholdcli: bool = False
+    conference: list[ConfMember] | None = None
+    vm_box: tuple[str, bytes] | None = None  # ("user"|"queue", guid) whose mailbox records the message
+    parked_slot: str = ""
+    created: float = field(default_factory=time.monotonic)
+    ended: bool = False
+    apps: list[Appearance] = field(default_factory=list)
+
+    @property
+    def gcid(self) -> str:
+        """The global call id as upper-case hex."""
+        return self.gcid_bytes.hex().upper()
+
+    @property
+    def callids(self) -> dict[str, int]:
+        """Call appearance ids per party: user or queue extension, or ``park:SLOT``."""
+        result: dict[str, int] = {}
+        for app in self.apps:
+            result[self.model.owner_label(app)] = app.callid
+        return result
+
+    def callid(self, extn: str) -> int:
+        """The call appearance id that ``extn`` (a user, a queue or ``park:SLOT``) sees."""
+        return self.callids[extn]
+
+    def state(self, extn: str) -> str:
+        """The state name of ``extn``'s appearance of this call."""
+        for app in self.apps:
+            if self.model.owner_label(app) == extn:
+                return S.Name(app.state)
+        raise KeyError(extn)
+
+    def app(self, kind: str, owner: bytes | str) -> Appearance | None:
+        for app in self.apps:
+            if app.owner_kind == kind and app.owner == owner:
+                return app
+        return None
+
+
+@dataclass
+class CallEvent:
+    """One atomic call event: the appearances that changed and those that ended."""
+
+    refreshinstance: int
+    changed: list[Appearance]
+    lost: list[tuple[Appearance, pb.CallLost]]
+
+
+class ModelListener(Protocol):
+    """Receives every change of the model."""
+
+    def lines_changed(self, kind: str, users: list[User], queues: list[Queue]) -> None: ...
+    def user_changed(self, user: User) -> None: ...
+    def queue_changed(self, queue: Queue) -> None: ...
+    def calls_changed(self, event: CallEvent) -> None: ...
+
+
+class _NullListener:
+    def lines_changed(self, kind: str, users: list[User], queues: list[Queue]) -> None:
+        """Ignore."""
+
+    def user_changed(self, user: User) -> None:
+        """Ignore."""
+
+    def queue_changed(self, queue: Queue) -> None:
+        """Ignore."""
+
+    def calls_changed(self, event: CallEvent) -> None:
+        """Ignore."""
+
+
+_DIGITS = set("0123456789*#")
+
+
+class SystemModel:
+    """Users, queues and calls, with the call engine."""
+
+    def __init__(self, scenario: Scenario, listener: ModelListener | None = None) -> None:
+        scenario = scenario.copy()
+        self.name = scenario.name
+        self.release = scenario.release
+        self.build = scenario.build
+        self.account_codes = list(scenario.account_codes)
+        self.auth_codes = list(scenario.auth_codes)
+        self.users: dict[bytes, User] = {u.guid: u for u in scenario.users}
+        self.queues: dict[bytes, Queue] = {q.guid: q for q in scenario.queues}
+        self.calls: list[Call] = []
+        self.listener: ModelListener = listener or _NullListener()
+        self._callids = itertools.count(1)
+        self._gcids = itertools.count(0x3E8)
+        self._lrefs = itertools.count(1)
+        self._refresh = itertools.count(1)
+        self._added = len(self.users)
+        self._changed: dict[int, Appearance] = {}
+        self._lost: list[tuple[Appearance, pb.CallLost]] = []
+        self._phonestates: dict[bytes, int] = {}
+        self._after: list[tuple[str, bytes]] = []  # config notifies that follow the pending call event
+
+    # ------------------------------------------------------------------------------------------------ lookup
+
+    def user(self, extn: str) -> User:
+        """The user with extension ``extn`` (KeyError if none)."""
+        for user in self.users.values():
+            if user.extn == extn:
+                return user
+        raise KeyError(f"no user {extn}")
+
+    def find_user(self, extn: str) -> User | None:
+        for user in self.users.values():
+            if user.extn == extn:
+                return user
+        return None
+
+    def queue(self, extn: str) -> Queue:
+        """The queue with extension ``extn`` (KeyError if none)."""
+        queue = self.find_queue(extn)
+        if queue is None:
+            raise KeyError(f"no queue {extn}")
+        return queue
+
+    def find_queue(self, extn: str) -> Queue | None:
+        for queue in self.queues.values():
+            if queue.extn == extn:
+                return queue
+        return None
+
+    def owner_label(self, app: Appearance) -> str:
+        if app.owner_kind == "park":
+            return "park:" + str(app.owner)
+        if app.owner_kind == "user":
+            user = self.users.get(app.owner) if isinstance(app.owner, bytes) else None
+            return user.extn if user else "?"
+        queue = self.queues.get(app.owner) if isinstance(app.owner, bytes) else None
+        return queue.extn if queue else "?"
+
+    @property
+    def active_calls(self) -> list[Call]:
+        return [c for c in self.calls if not c.ended]
+
+    def find_call(self, gcid: str) -> Call:
+        for call in self.calls:
+            if call.gcid == gcid.upper():
+                return call
+        raise KeyError(f"no call {gcid}")
+
+    def user_apps(self, user: User) -> list[Appearance]:
+        return [a for c in self.calls for a in c.apps if a.owner_kind == "user" and a.owner == user.guid]
+
+    def apps_of(self, kind: str, owner: bytes | str) -> list[Appearance]:
+        return [a for c in self.calls for a in c.apps if a.owner_kind == kind and a.owner == owner]
+
+    def find_app(self, callid: int) -> Appearance | None:
+        for call in self.calls:
+            for app in call.apps:
+                if app.callid == callid:
+                    return app
+        return None
+
+    def parked(self) -> dict[str, Appearance]:
+        return {str(a.owner): a for c in self.calls for a in c.apps if a.owner_kind == "park"}
+
+    def phonestate(self, user: User) -> int:
+        """The presence phone state (0 idle, 1 dialling, 2 ringing, 4 connected, 5 logout, 6 fault)."""
+        if user.loggedoff:
+            return 5
+        if user.extnfault:
+            return 6
+        states = {a.state for a in self.user_apps(user)}
+        if states & {S.CONNECTED, S.ONHOLD, S.ONHOLDPENDTRANSFER, S.ONHOLDPENDCONF, S.RINGBACK}:
+            return 4
+        if states & {S.DIALTONE, S.DIALLING, S.DIALLED}:
+            return 1
+        if S.RINGING in states:
+            return 2
+        return 0
+
+    def busy(self, user: User) -> bool:
+        return any(a.state != S.RINGING for a in self.user_apps(user))
+
+    # ------------------------------------------------------------------------------------------------ events
+
+    def _touch(self, app: Appearance) -> None:
+        self._changed[app.callid] = app
+
+    def _touch_call(self, call: Call) -> None:
+        for app in call.apps:
+            self._touch(app)
+
+    def _lose(self, app: Appearance, *, dropped: bool = False, description: str = "") -> None:
+        call = app.call
+        if app in call.apps:
+            call.apps.remove(app)
+        self._changed.pop(app.callid, None)
+        lost = pb.CallLost(
+            callid=app.callid,
+            referencecallid=app.referencecallid,
+            reason=REASON_NORMAL,
+            thisenddropped=dropped,
+            description=description,
+        )
+        self._lost.append((app, lost))
+        # A consultation partner falls back to plain hold.
+        for other in self.calls:
+            for peer in other.apps:
+                if peer.relatedcallid == app.callid:
+                    peer.relatedcallid = 0
+                    if peer.state in (S.ONHOLDPENDTRANSFER, S.ONHOLDPENDCONF):
+                        peer.state = S.ONHOLD
+                    peer.pend = ""
+                    self._touch(peer)
+
+    def commit(self) -> None:
+        """Report the pending call changes as one event and re-run queue distribution."""
+        self._redistribute()
+        self.calls = [c for c in self.calls if not c.ended]
+        if self._changed or self._lost:
+            event = CallEvent(next(self._refresh), list(self._changed.values()), list(self._lost))
+            self._changed.clear()
+            self._lost.clear()
+            self.listener.calls_changed(event)
+        after, self._after = self._after, []
+        for kind, guid in after:
+            if kind == "user" and guid in self.users:
+                self.listener.user_changed(self.users[guid])
+            elif kind == "queue" and guid in self.queues:
+                self.listener.queue_changed(self.queues[guid])
+        for user in self.users.values():
+            state = self.phonestate(user)
+            if self._phonestates.get(user.guid, 0) != state:
+                self._phonestates[user.guid] = state
+                self.listener.user_changed(user)
+
+    # ------------------------------------------------------------------------------------------------ config
+
+    def add_user(self, extn: str, name: str, **fields: object) -> User:
+        if self.find_user(extn) or self.find_queue(extn):
+            raise ValueError(f"extension {extn} is in use")
+        user = User(extn=extn, name=name, guid=make_guid(self.name, "user", self._added))
+        self._added += 1
+        for key, value in fields.items():
+            setattr(user, key, value)
+        self.users[user.guid] = user
+        self.listener.lines_changed("add", [user], [])
+        return user
+
+    def remove_user(self, extn: str) -> None:
+        user = self.user(extn)
+        for app in self.user_apps(user):
+            self._end_call(app.call, None)
+        self.commit()
+        for queue in self.queues.values():
+            before = len(queue.members)
+            queue.members = [m for m in queue.members if m.extn != extn]
+            if len(queue.members) != before:
+                self.listener.queue_changed(queue)
+        del self.users[user.guid]
+        self.listener.lines_changed("delete", [user], [])
+
+    def change_user(self, extn: str, *, name: str | None = None, new_extn: str | None = None) -> None:
+        user = self.user(extn)
+        if name is not None:
+            user.name = name
+        if new_extn is not None and new_extn != extn:
+            if self.find_user(new_extn) or self.find_queue(new_extn):
+                raise ValueError(f"extension {new_extn} is in use")
+            for queue in self.queues.values():
+                for member in queue.members:
+                    if member.extn == extn:
+                        member.extn = new_extn
+            if user.loggedinextn == extn:
+                user.loggedinextn = new_extn
+            user.extn = new_extn
+        self.listener.lines_changed("change", [user], [])
+        self.listener.user_changed(user)
+
+    def update_user(self, user: User, **fields: object) -> None:
+        for key, value in fields.items():
+            if not hasattr(user, key) or key in ("guid", "extn"):
+                raise AttributeError(f"User has no settable field {key}")
+            setattr(user, key, value)
+        self.listener.user_changed(user)
+        self.commit()  # availability changes may start queue distribution
+
+    def update_queue(self, queue: Queue, **fields: object) -> None:
+        for key, value in fields.items():
+            if key == "members":
+                queue.members = [
+                    m if isinstance(m, QueueMember) else QueueMember(str(m))
+                    for m in value  # type: ignore[attr-defined]
+                ]
+                continue
+            if not hasattr(queue, key) or key in ("guid", "extn"):
+                raise AttributeError(f"Queue has no settable field {key}")
+            setattr(queue, key, value)
+        self.listener.queue_changed(queue)
+        self.commit()
+
+    def add_queue(self, extn: str, name: str, members: list[str] | None = None) -> Queue:
+        queue = Queue(extn=extn, name=name, guid=make_guid(self.name, "queue", 10_000 + len(self.queues)))
+        queue.members = [QueueMember(m) for m in members or []]
+        self.queues[queue.guid] = queue
+        self.listener.lines_changed("add", [], [queue])
+        return queue
+
+    def remove_queue(self, extn: str) -> None:
+        queue = self.queue(extn)
+        for app in self.apps_of("queue", queue.guid):
+            self._end_call(app.call, None)
+        self.commit()
+        del self.queues[queue.guid]
+        self.listener.lines_changed("delete", [], [queue])
+
+    # ------------------------------------------------------------------------------------------------ calls
+
+    def _new_call(self, a: Endpoint, trunk: tuple[int, str] | None = None) -> Call:
+        gcid = b"\x01\xc0\xa8\x2a\x0b" + next(self._gcids).to_bytes(4, "big")
+        call = Call(gcid_bytes=gcid, a=a, model=self, trunk=trunk)
+        self.calls.append(call)
+        return call
+
+    def _new_app(self, call: Call, kind: str, owner: bytes | str, role: str, state: int, direction: int) -> Appearance:
+        app = Appearance(
+            callid=next(self._callids),
+            call=call,
+            owner_kind=kind,
+            owner=owner,
+            role=role,
+            state=state,
+            direction=direction,
+        )
+        call.apps.append(app)
+        self._touch(app)
+        return app
+
+    @staticmethod
+    def user_endpoint(user: User) -> Endpoint:
+        return Endpoint("user", user.extn, user.name, user.guid)
+
+    def _app_user(self, app: Appearance) -> User | None:
+        if app.owner_kind != "user" or not isinstance(app.owner, bytes):
+            return None
+        return self.users.get(app.owner)
+
+    def _app_queue(self, app: Appearance) -> Queue | None:
+        if app.owner_kind != "queue" or not isinstance(app.owner, bytes):
+            return None
+        return self.queues.get(app.owner)
+
+    def incoming_call(
+        self, to: str, caller: str = "01707123456", caller_name: str = "", did: str | None = None
+    ) -> Call:
+        """A trunk call to a user or a queue extension."""
+        if not self.find_user(to) and not self.find_queue(to):
+            raise KeyError(f"no user or queue {to}")
+        call = self._new_call(
+            Endpoint("trunk", caller, caller_name), trunk=(pb.TrunkInfo.TrunkType.TrunkSIP, did or to)
+        )
+        self._route(call, to, None)
+        self.commit()
+        return call
+
+    def internal_call(self, from_: str, to: str, *, referencecallid: int = 0) -> Call:
+        """A call from user ``from_`` to a user or queue ``to``."""
+        user = self.user(from_)
+        self._check_phone(user)
+        if not self.find_user(to) and not self.find_queue(to):
+            raise KeyError(f"no user or queue {to}")
+        call = self._new_call(self.user_endpoint(user))
+        app = self._new_app(call, "user", user.guid, "a", S.DIALLING, D.OUTBOUND)
+        app.referencecallid = referencecallid
+        app.calledparty = to
+        call.dialled = to
+        self._route(call, to, None)
+        self.commit()
+        return call
+
+    def outgoing_call(self, from_: str, to: str, *, referencecallid: int = 0) -> Call:
+        """A call from user ``from_`` out of a trunk to ``to``."""
+        user = self.user(from_)
+        self._check_phone(user)
+        call = self._new_call(self.user_endpoint(user), trunk=(pb.TrunkInfo.TrunkType.TrunkSIP, ""))
+        app = self._new_app(call, "user", user.guid, "a", S.RINGBACK, D.OUTBOUND)
+        app.referencecallid = referencecallid
+        app.calledparty = to
+        call.dialled = to
+        call.b = Endpoint("external", to)
+        self.commit()
+        return call
+
+    def _check_phone(self, user: User) -> None:
+        if user.loggedoff:
+            raise CallError(600, f"user {user.extn} is not logged in")
+        if user.extnfault:
+            raise CallError(601, f"user {user.extn} has no working phone")
+
+    def _route(self, call: Call, target: str, original: Endpoint | None) -> None:
+        """Present ``call`` (its a-side) to ``target``: a user, a queue or an external number."""
+        user = self.find_user(target)
+        if user is not None:
+            self._offer_to_user(call, user, original)
+            return
+        queue = self.find_queue(target)
+        if queue is not None:
+            self._offer_to_queue(call, queue)
+            return
+        call.b = Endpoint("external", target)
+        call.trunk = call.trunk or (pb.TrunkInfo.TrunkType.TrunkSIP, "")
+        for app in call.apps:
+            if app.role == "a" and app.state in (S.DIALLING, S.DIALTONE, S.DIALLED):
+                app.state = S.RINGBACK
+        self._touch_call(call)
+
+    def _caller_app(self, call: Call) -> Appearance | None:
+        for app in call.apps:
+            if app.role == "a" and app.owner_kind == "user":
+                return app
+        return None
+
+    def _offer_to_user(self, call: Call, user: User, original: Endpoint | None, depth: int = 0) -> None:
+        caller_app = self._caller_app(call)
+        if caller_app is not None and caller_app.owner == user.guid:
+            raise CallError(612, "cannot call yourself")
+        if user.fwdu and user.fwdunumber and not user.fwdtovm and depth < 3:
+            target = self.find_user(user.fwdunumber)
+            if target is not None and target is not user:
+                self._offer_to_user(call, target, original or self.user_endpoint(user), depth + 1)
+                return
+            if target is None and not self.find_queue(user.fwdunumber):
+                call.b = Endpoint("external", user.fwdunumber)
+                if caller_app is not None:
+                    caller_app.state = S.RINGBACK
+                self._touch_call(call)
+                return
+        if user.dnd or user.loggedoff or user.extnfault or (user.fwdu and user.fwdtovm):
+            if user.voicemail:
+                self._to_voicemail(call, "user", user.guid, user.extn)
+            else:
+                self._busy(call)
+            return
+        app = self._new_app(call, "user", user.guid, "ring", S.RINGING, D.INBOUND)
+        app.callingparty = call.a
+        app.calledparty = call.trunk[1] if call.trunk and call.a.kind == "trunk" else user.extn
+        app.originalcalledparty = original
+        if caller_app is not None:
+            caller_app.state = S.RINGBACK
+        self._touch_call(call)
+
+    def _busy(self, call: Call) -> None:
+        caller_app = self._caller_app(call)
+        if caller_app is not None:
+            caller_app.state = S.BUSY
+            self._touch_call(call)
+        else:
+            self._end_call(call, None)
+
+    def _to_voicemail(self, call: Call, kind: str, guid: bytes, extn: str, *, ringing: bool = False) -> None:
+        call.b = Endpoint("vm", "VoiceMail", "Voicemail")
+        call.vm_box = (kind, guid)
+        for app in list(call.apps):
+            if app.role == "ring":
+                self._lose(app)
+        state = S.RINGINVOICEMAIL if ringing else S.ANSWEREDBYVOICEMAIL
+        for app in call.apps:
+            app.state = S.CONNECTED if app.role == "a" else state
+        if kind == "user" and not call.app("user", guid):
+            app = self._new_app(call, "user", guid, "b", state, D.INBOUND)
+            app.callingparty = call.a
+            app.calledparty = extn
+        self._touch_call(call)
+
+    def _offer_to_queue(self, call: Call, queue: Queue) -> None:
+        monitor = next((a for a in call.apps if a.owner_kind == "queue"), None)
+        if monitor is not None and monitor.owner != queue.guid:
+            call.overflow = (queue.extn, queue.name)
+        if monitor is None:
+            monitor = self._new_app(call, "queue", queue.guid, "monitor", S.QUEUEING, D.INBOUND)
+            monitor.callingparty = call.a
+            monitor.calledparty = call.trunk[1] if call.trunk and call.trunk[1] else queue.extn
+        call.queue_extn = queue.extn
+        call.b = None
+        caller_app = self._caller_app(call)
+        if caller_app is not None:
+            caller_app.state = S.RINGBACK
+        if queue.servicemode != "Active":
+            call.queue_extn = ""
+            if queue.voicemail:
+                self._to_voicemail(call, "queue", queue.guid, queue.extn)
+            else:
+                self._busy(call)
+            return
+        monitor.state = S.QUEUEING
+        self._distribute(call)
+        self._touch_call(call)
+
+    def _eligible(self, queue: Queue, call: Call) -> list[User]:
+        ringing = {a.owner for a in call.apps if a.role == "ring"}
+        result = []
+        for member in queue.members:
+            user = self.find_user(member.extn)
+            if user is None or member.disabled or user.loggedoff or user.extnfault or user.dnd:
+                continue
+            if user.guid in ringing or self.busy(user) or any(a.call is call for a in self.user_apps(user)):
+                continue
+            result.append(user)
+        return result
+
+    def _distribute(self, call: Call) -> None:
+        queue = self.find_queue(call.queue_extn) if call.queue_extn else None
+        if queue is None or call.ended:
+            return
+        monitor = next((a for a in call.apps if a.owner_kind == "queue"), None)
+        if monitor is None or monitor.state not in (S.QUEUEING, S.RINGING):
+            return
+        ringing = [a for a in call.apps if a.role == "ring"]
+        eligible = self._eligible(queue, call)
+        if queue.ringmode != 2 and ringing:
+            eligible = []
+        elif queue.ringmode != 2:
+            eligible = eligible[:1]
+        for user in eligible:
+            app = self._new_app(call, "user", user.guid, "ring", S.RINGING, D.INBOUND)
+            app.callingparty = call.a
+            app.calledparty = queue.extn
+            app.originalcalledparty = Endpoint("queue", queue.extn, queue.name)
+        ringing = [a for a in call.apps if a.role == "ring"]
+        new_state = S.RINGING if ringing else S.QUEUEING
+        if monitor.state != new_state or eligible:
+            monitor.state = new_state
+            self._touch_call(call)
+
+    def _redistribute(self) -> None:
+        waiting = [
+            c
+            for c in self.calls
+            if not c.ended and c.queue_extn and any(a.owner_kind == "queue" and a.state == S.QUEUEING for a in c.apps)
+        ]
+        waiting.sort(key=lambda c: (-c.priority, c.created))
+        for call in waiting:
+            self._distribute(call)
+
+    def targets(self, call: Call) -> list[Endpoint]:
+        result = []
+        for app in call.apps:
+            if app.role == "ring":
+                user = self._app_user(app)
+                if user is not None:
+                    result.append(self.user_endpoint(user))
+        return result
+
+    def _end_call(self, call: Call, dropped_by: Appearance | None, description: str = "") -> None:
+        if call.ended:
+            return
+        for app in list(call.apps):
+            self._lose(app, dropped=app is dropped_by, description=description)
+        if call.vm_box is not None and call.b is not None and call.b.kind == "vm":
+            kind, guid = call.vm_box
+            if kind == "user" and guid in self.users:
+                self.users[guid].mailbox_new += 1
+                self._after.append(("user", guid))
+            elif kind == "queue" and guid in self.queues:
+                self.queues[guid].mailbox_new += 1
+                self._after.append(("queue", guid))
+        call.ended = True
+
+    def _hold_others(self, user: User, keep: Appearance) -> None:
+        for app in self.user_apps(user):
+            if app is not keep and app.state == S.CONNECTED and app.call.conference is None:
+                app.state = S.ONHOLD
+                self._set_activeheld(app.call, app, held=True)
+                self._touch_call(app.call)
+
+    def _set_activeheld(self, call: Call, holder: Appearance, *, held: bool) -> None:
+        for app in call.apps:
+            if app is not holder and app.role in ("a", "b", "monitor") and app.owner_kind != "park":
+                app.activeheld = held
+
+    # ----------------------------------------------------------------------------------- public call control
+
+    def answer(self, call: Call, by: str | None = None) -> None:
+        """The ringing party (``by``, or the first ringing one) answers; outbound: the far end answers."""
+        ringing = [a for a in call.apps if a.role == "ring" and a.state == S.RINGING]
+        if by is not None:
+            user = self.user(by)
+            ringing = [a for a in ringing if a.owner == user.guid]
+            if not ringing:
+                raise ValueError(f"{by} is not ringing for this call")
+        if ringing:
+            self._answer_app(ringing[0])
+        elif call.b is not None and call.b.kind == "external":
+            for app in call.apps:
+                if app.state == S.RINGBACK:
+                    app.state = S.CONNECTED
+            self._touch_call(call)
+        else:
+            raise ValueError("nothing to answer on this call")
+        self.commit()
+
+    def _answer_app(self, app: Appearance) -> None:
+        call = app.call
+        user = self._app_user(app)
+        assert user is not None
+        for other in list(call.apps):
+            if other.role == "ring" and other is not app:
+                self._lose(other, description="answered elsewhere")
+        app.role = "b"
+        app.state = S.CONNECTED
+        call.b = self.user_endpoint(user)
+        call.queue_extn = ""
+        for other in call.apps:
+            if other.state in (S.RINGBACK, S.QUEUEING, S.RINGING, S.DIALLING):
+                other.state = S.CONNECTED
+        self._hold_others(user, app)
+        self._touch_call(call)
+
+    def hold(self, call: Call, by: str) -> None:
+        app = self._user_app(call, by)
+        self._hold(app)
+        self.commit()
+
+    def unhold(self, call: Call, by: str) -> None:
+        app = self._user_app(call, by)
+        self._unhold(app)
+        self.commit()
+
+    def _user_app(self, call: Call, extn: str) -> Appearance:
+        user = self.user(extn)
+        app = call.app("user", user.guid)
+        if app is None:
+            raise ValueError(f"{extn} has no appearance of this call")
+        return app
+
+    def _hold(self, app: Appearance) -> None:
+        if app.state in (S.ONHOLD, S.ONHOLDPENDCONF, S.ONHOLDPENDTRANSFER):
+            raise CallError(617, "already on hold")
+        if app.state != S.CONNECTED or app.owner_kind != "user":
+            raise CallError(609, "call cannot be held now")
+        app.state = S.ONHOLD
+        self._set_activeheld(app.call, app, held=True)
+        self._touch_call(app.call)
+
+    def _unhold(self, app: Appearance) -> None:
+        if app.state == S.CONNECTED:
+            raise CallError(617, "call is not held")
+        if app.state not in (S.ONHOLD, S.ONHOLDPENDCONF, S.ONHOLDPENDTRANSFER) or app.owner_kind != "user":
+            raise CallError(609, "call is not held")
+        app.state = S.CONNECTED
+        app.pend = ""
+        self._set_activeheld(app.call, app, held=False)
+        user = self._app_user(app)
+        if user is not None:
+            self._hold_others(user, app)
+        self._touch_call(app.call)
+
+    def hangup(self, call: Call, by: str = "caller") -> None:
+        """The caller (``"caller"``) or a user (extension) hangs up."""
+        if call.ended:
+            raise ValueError("call has ended")
+        if by == "caller":
+            caller_app = self._caller_app(call)
+            if caller_app is not None:
+                self._drop(caller_app)
+            else:
+                self._end_call(call, None)
+        else:
+            self._drop(self._user_app(call, by))
+        self.commit()
+
+    def to_voicemail(self, call: Call) -> None:
+        """A ringing call is not answered and goes to the voicemail of its target (two events)."""
+        app = next((a for a in call.apps if a.role == "ring"), None)
+        queue = next((a for a in call.apps if a.owner_kind == "queue"), None)
+        if queue is not None:
+            owner = self._app_queue(queue)
+            assert owner is not None
+            kind, guid, extn = "queue", owner.guid, owner.extn
+        elif app is not None:
+            user = self._app_user(app)
+            assert user is not None
+            kind, guid, extn = "user", user.guid, user.extn
+        else:
+            raise ValueError("the call is not ringing")
+        call.queue_extn = ""
+        if app is not None and kind == "user":
+            app.role = "b"
+        self._to_voicemail(call, kind, guid, extn, ringing=True)
+        self.commit()
+        self._to_voicemail(call, kind, guid, extn)
+        self.commit()
+
+    def _drop(self, app: Appearance) -> None:
+        call = app.call
+        if app.owner_kind in ("queue", "park"):
+            self._end_call(call, app)
+            return
+        if call.conference is not None:
+            user = self._app_user(app)
+            call.conference = [m for m in call.conference if not (user and m.endpoint.guid == user.guid)]
+            self._lose(app, dropped=True)
+            self._conference_changed(call)
+            return
+        if app.role == "ring":
+            self._lose(app, dropped=True)
+            others = [a for a in call.apps if a.role == "ring"]
+            if call.queue_extn:
+                self._touch_call(call)
+            elif not others:
+                user = self._app_user(app)
+                if user is not None and user.voicemail:
+                    self._to_voicemail(call, "user", user.guid, user.extn)
+                else:
+                    self._end_call(call, None)
+            return
+        self._end_call(call, app)
+
+    def _conference_changed(self, call: Call) -> None:
+        members = call.conference or []
+        active = [m for m in members if m.state == S.CONNECTED]
+        if len(active) <= 1 and not any(a.role != "conf" for a in call.apps if a.owner_kind == "queue"):
+            self._end_call(call, None)
+        else:
+            self._touch_call(call)
+
+    def park(self, call: Call, by: str, slot: str) -> None:
+        self._park(self._user_app(call, by), slot)
+        self.commit()
+
+    def _park(self, app: Appearance, slot: str) -> None:
+        if not slot or len(slot) > 9:
+            raise CallError(608, "park slot must be 1..9 characters")
+        if slot in self.parked():
+            raise CallError(613, f"park slot {slot} is occupied")
+        if app.state not in (S.CONNECTED, S.ONHOLD) or app.call.conference is not None:
+            raise CallError(609, "call cannot be parked now")
+        call = app.call
+        parker = self._app_user(app)
+        far = call.a if app.role == "b" else call.b
+        if app.owner_kind == "user":
+            self._lose(app, dropped=True, description="parked")
+        if parker is not None and call.b is not None and call.b.guid == parker.guid:
+            call.b = None
+        elif parker is not None and call.a.guid == parker.guid and call.b is not None:
+            call.a, call.b = call.b, None
+        call.parked_slot = slot
+        papp = self._new_app(call, "park", slot, "monitor", S.ONHOLD, D.INBOUND)
+        papp.parkslot = slot
+        papp.callingparty = far
+        for other in call.apps:
+            if other.owner_kind == "queue":
+                other.state = S.ONHOLD
+                other.parkslot = slot
+            elif other.owner_kind == "user":
+                other.activeheld = True
+        self._touch_call(call)
+
+    def unpark(self, slot: str, by: str, referencecallid: int = 0) -> Call:
+        user = self.user(by)
+        app = self._unpark(user, slot, referencecallid)
+        self.commit()
+        return app.call
+
+    def _unpark(self, user: User, slot: str, referencecallid: int) -> Appearance:
+        self._check_phone(user)
+        papp = self.parked().get(slot)
+        if papp is None:
+            raise CallError(606, f"nothing parked on {slot}")
+        call = papp.call
+        self._lose(papp, description="unparked")
+        call.parked_slot = ""
+        if call.a.kind == "user" and call.app("user", call.a.guid) is None and call.b is None:
+            pass
+        if call.b is None:
+            call.b = self.user_endpoint(user)
+        else:
+            call.a = self.user_endpoint(user)
+        app = self._new_app(call, "user", user.guid, "b", S.CONNECTED, D.PICKUP)
+        app.referencecallid = referencecallid
+        for other in call.apps:
+            other.activeheld = False
+            if other.owner_kind == "queue":
+                other.state = S.CONNECTED
+                other.parkslot = ""
+        self._hold_others(user, app)
+        self._touch_call(call)
+        return app
+
+    # -------------------------------------------------------------------------------------------- rendering
+
+    def far_party(self, app: Appearance) -> Endpoint | None:
+        call = app.call
+        if call.conference is not None:
+            return Endpoint("conf", "Conference", "Conference")
+        if app.owner_kind == "park":
+            return app.callingparty
+        if app.role == "a":
+            if call.b is None:
+                ring = self.targets(call)
+                return ring[0] if len(ring) == 1 and app.state != S.DIALTONE else None
+            return call.b
+        if app.role == "ring":
+            return None
+        if app.role == "monitor":
+            return call.b
+        return call.a
+
+    def features(self, app: Appearance) -> int:
+        call = app.call
+        state = app.state
+        if app.owner_kind == "park":
+            return DROP | BLINDXFER | TAG | FORCECLEAR
+        if app.owner_kind == "queue":
+            base = DROP | BLINDXFER | PARK | TAG | ACCT | RESERVED15 | FORCECLEAR | AUTH | PRIO | FINISH
+            if (call.b is not None and call.b.kind == "conf") or call.conference is not None:
+                return (DROP | ADDTOCONF | CONFMEMBER | TAG | ACCT | RESERVED15 | FORCECLEAR | AUTH | PRIO) | (
+                    RECOFF if app.recording else RECON
+                )
+            if state == S.QUEUEING:
+                return base
+            if state == S.RINGING:
+                return base | REDIRECT
+            if state == S.ONHOLD:
+                return DROP | BLINDXFER | TAG | ACCT | FORCECLEAR | PRIO | FINISH
+            rec = RECOFF if app.recording else RECON
+            if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINVOICEMAIL):
+                return base | rec
+            return base | rec | RECPAUSE
+        user = self._app_user(app)
+        consult = 0
+        if app.relatedcallid:
+            partner = self.find_app(app.relatedcallid)
+            if partner is not None and partner.pend == "transfer":
+                consult = COMPLETEXFER
+            elif partner is not None and partner.pend == "conf":
+                consult = COMPLETECONF
+        if call.conference is not None and state == S.CONNECTED:
+            return (
+                DROP
+                | HOLD
+                | ADDTOCONF
+                | CONFMEMBER
+                | TAG
+                | ACCT
+                | FORCECLEAR
+                | (MUTEOFF if app.mute else MUTEON)
+                | (RECOFF if app.recording else RECON)
+            )
+        if state == S.RINGING:
+            return DROP | ANSWER | BLINDXFER | REDIRECT | TAG | ACCT | FORCECLEAR
+        if state == S.CONNECTED:
+            value = DROP | HOLD | BLINDXFER | PARK | SETUPXFER | TAG | ACCT | DIGITS | FORCECLEAR | AUTH | RECPAUSE
+            value |= RECOFF if app.recording else RECON
+            value |= PRIVOFF if app.privacy else PRIVON
+            if user is not None and user.ec500 and user.mobile:
+                value |= EC500
+            return value | consult
+        if state == S.ONHOLD:
+            return DROP | UNHOLD | BLINDXFER | PARK | TAG | ACCT | FORCECLEAR
+        if state == S.ONHOLDPENDTRANSFER:
+            return DROP | UNHOLD | COMPLETEXFER | TAG | FORCECLEAR
+        if state == S.ONHOLDPENDCONF:
+            return DROP | UNHOLD | COMPLETECONF | TAG | FORCECLEAR
+        if state in (S.DIALTONE, S.DIALLING):
+            return DROP | DIAL | TAG | ACCT | FORCECLEAR
+        if state == S.RINGBACK:
+            return DROP | TAG | ACCT | AUTH | FORCECLEAR | consult
+        if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINVOICEMAIL):
+            return DROP | BLINDXFER | TAG | FORCECLEAR
+        return DROP
+
+    def callinfo(self, app: Appearance, ccflags: int, view: str) -> pb.CallInfo:
+        """Render the full snapshot of ``app`` for a subscription of ``view`` ("user", "queue", "park")."""
+        call = app.call
+        rich = view in ("queue", "park")
+        info = pb.CallInfo(
+            payload=pb.CallInfo.PayloadType.PayloadFull,
+            callid=app.callid,
+            referencecallid=app.referencecallid,
+            relatedcallid=app.relatedcallid,
+            state=app.state,  # type: ignore[arg-type]
+            direction=app.direction,  # type: ignore[arg-type]
+            activeheld=app.activeheld,
+            gcid=call.gcid_bytes,
+            featuresavailable=self.features(app),
+            calledparty=app.calledparty,
+            tag=call.tag,
+            accountcode=call.accountcode,
+            mute=app.mute,
+            failedcause=app.failedcause,  # type: ignore[arg-type]
+            recording=app.recording,
+            parkslot=app.parkslot,
+            recordingpaused=app.recordingpaused,
+        )
+        if app.callingparty is not None:
+            info.callingparty.CopyFrom(app.callingparty.party())
+        far = self.far_party(app)
+        if far is not None:
+            info.connectedparty.CopyFrom(far.party())
+        if app.originalcalledparty is not None:
+            info.originalcalledparty.CopyFrom(app.originalcalledparty.party())
+        if view == "user" and far is not None and far.kind == "user":
+            far_user = self.users.get(far.guid)
+            if far_user is not None and far_user.absence_set:
+                info.absence.CopyFrom(pb.Absence(msg=far_user.absence_msg, str=far_user.absence_str))
+        if call.conference is not None and (rich or ccflags & 0x08):
+            owner_guid = app.owner if app.owner_kind == "user" else b""
+            for member in call.conference:
+                if member.endpoint.guid and member.endpoint.guid == owner_guid:
+                    continue
+                info.conferencemember.append(
+                    pb.ConferenceMember(
+                        lref=member.lref,
+                        partyinfo=member.endpoint.party(),
+                        state=member.state,  # type: ignore[arg-type]
+                        mute=member.mute,
+                    )
+                )
+        if call.dialled and app.role == "a" and (rich or ccflags & 0x10):
+            info.dialinfo.CopyFrom(pb.DialInfo(dialled=call.dialled, type=call.dialtype, withholdcli=call.withholdcli))
+        if call.trunk is not None and (rich or ccflags & 0x20):
+            info.trunkinfo.CopyFrom(pb.TrunkInfo(trunktype=call.trunk[0], did=call.trunk[1]))  # type: ignore[arg-type]
+        in_queue = any(a.owner_kind == "queue" for a in call.apps) or (
+            app.originalcalledparty is not None and app.originalcalledparty.kind == "queue"
+        )
+        if in_queue and (rich or ccflags & 0x40):
+            qinfo = pb.QueueInfo(priority=call.priority)
+            monitor = next((a for a in call.apps if a.owner_kind == "queue"), None)
+            queue = self._app_queue(monitor) if monitor is not None else None
+            if queue is not None and call.overflow is None:
+                qinfo.number, qinfo.name = queue.extn, queue.name
+            elif app.originalcalledparty is not None and call.overflow is None:
+                qinfo.number, qinfo.name = app.originalcalledparty.number, app.originalcalledparty.name
+            if call.overflow is not None:
+                qinfo.overflownumber, qinfo.overflowname = call.overflow
+            info.queueinfo.CopyFrom(qinfo)
+        if rich or ccflags & 0x80:
+            info.calldata.CopyFrom(pb.CallData(language=call.language, privacy=app.privacy))
+        if view == "queue" and app.state in (S.RINGING, S.QUEUEING, S.RETARGETING):
+            for target in self.targets(call):
+                info.targets.target.append(pb.Target(partyinfo=target.party()))
+        return info
