@@ -68,9 +68,7 @@ def unframe(data: bytes, subprotocol: Subprotocol = Subprotocol.FRAMED) -> bytes
     if subprotocol is Subprotocol.UNFRAMED:
         return bytes(data)
     if len(data) < len(FRAME_HEADER):
-        raise ShortFrameError(
-            f"frame of {len(data)} bytes is shorter than the 4-byte header 00 00 00 01", data
-        )
+        raise ShortFrameError(f"frame of {len(data)} bytes is shorter than the 4-byte header 00 00 00 01", data)
     if data[:4] != FRAME_HEADER:
         raise FrameHeaderError(
             f"frame header {bytes(data[:4]).hex(' ')} is not 00 00 00 01 (framed protocol buffer)", data

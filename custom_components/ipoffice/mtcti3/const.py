@@ -131,7 +131,9 @@ class CallState(IntEnum):
     RETARGETING = 23
 
 
-RINGING_STATES: Final = frozenset({CallState.RINGING, CallState.RINGINGDIVERT, CallState.QUEUEING, CallState.RETARGETING})
+RINGING_STATES: Final = frozenset(
+    {CallState.RINGING, CallState.RINGINGDIVERT, CallState.QUEUEING, CallState.RETARGETING}
+)
 HELD_STATES: Final = frozenset({CallState.ONHOLD, CallState.ONHOLDPENDTRANSFER, CallState.ONHOLDPENDCONF})
 TALKING_STATES: Final = frozenset({CallState.CONNECTED})
 

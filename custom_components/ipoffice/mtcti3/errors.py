@@ -147,7 +147,7 @@ RESULT_MEANINGS: dict[ResultCode, str] = {
         "Can't make a call, or unpark a call because the user is not logged in to any handset"
     ),
     ResultCode.MTCTISESS_CALLCONTROL_EXTNFAULT: "Can't make a call because the user's phone is not connected",
-    ResultCode.MTCTISESS_CALLCONTROL_CALLNOTFOUND: "Can't perform action on this call, because the call cannot be found",
+    ResultCode.MTCTISESS_CALLCONTROL_CALLNOTFOUND: "Can't perform action on this call, because the call cannot be found",  # noqa: E501
     ResultCode.MTCTISESS_CALLCONTROL_MAXCALLS: "Can't make a call because the user has no more call appearances",
     ResultCode.MTCTISESS_CALLCONTROL_BADACCT: "The account code entered is not valid",
     ResultCode.MTCTISESS_CALLCONTROL_BDAUTH: "The authorization code is not valid",

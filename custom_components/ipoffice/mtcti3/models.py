@@ -108,7 +108,7 @@ class Call:
     related_call_id: int = 0
     active_held: bool = False
     gcid: str = ""  # upper-case hex
-    features: CallFeature = CallFeature(0)
+    features: CallFeature = CallFeature(0)  # noqa: RUF009 - an immutable int
     called_party: str = ""
     calling_party: Party | None = None
     connected_party: Party | None = None
@@ -163,7 +163,7 @@ class User:
     fullname: str = ""
     email: str = ""
     language: str = ""
-    features: UserFeature = UserFeature(0)
+    features: UserFeature = UserFeature(0)  # noqa: RUF009 - an immutable int
     dnd: bool = False
     barred: bool = False
     xdirectory: bool = False
@@ -276,3 +276,18 @@ class CallEvent:
     def duration(self) -> float:
         """Seconds from first seen to this event."""
         return max(0.0, self.timestamp - self.call.started)
+
+
+@dataclass(slots=True, frozen=True)
+class PresenceEntry:
+    """One presentity of a presence subscription (NotifyPresententity)."""
+
+    presentity: str
+    lref: int
+    dnd: bool = False  # sac non-zero
+    phone_state: PhoneState = PhoneState.UNKNOWN
+    absence: Absence | None = None
+    app: str = ""
+    fwdu: bool = False
+    voicemail_unread: int = 0  # with SubscribePresence flags 0x01
+    no_app_handler: bool = False  # with SubscribePresence flags 0x02

@@ -1,0 +1,250 @@
+"""Call snapshots to :class:`Call` objects and consecutive snapshots to :class:`CallEvent` lists.
+
+Pure functions: no I/O, no clock (the caller passes ``now``), no logging. IP Office sends a complete snapshot of a
+call appearance on every change and a CallLost when it ends; it does not promise every transition (a call that is
+answered at once may never be seen RINGING), so events are derived by comparing the new snapshot with the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Final
+
+from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
+from .models import Call, CallEvent, CallEventType, ConferenceMember, Party
+from .proto import ipo_mtcti3_pb2 as pb
+
+_STATES: Final = {state.value: state for state in CallState}
+_DIRECTIONS: Final = {direction.value: direction for direction in CallDirection}
+_CAUSES: Final = {cause.value: cause for cause in FailedCause}
+_NO_MEMBERS: Final[tuple[ConferenceMember, ...]] = ()
+_NO_TARGETS: Final[tuple[Party, ...]] = ()
+
+UnknownValue = Callable[[str, int], None]
+"""Called with (field name, value) for an enum value this schema does not know."""
+
+
+def _party(info: pb.PartyInfo) -> Party:
+    return Party(number=info.number, name=info.name, nametype=info.nametype)
+
+
+def _ignore(_field: str, _value: int) -> None:
+    return None
+
+
+def call_from_info(
+    info: pb.CallInfo,
+    owner: Subsystem,
+    owner_guid: str,
+    previous: Call | None,
+    now: float,
+    on_unknown: UnknownValue = _ignore,
+) -> Call:
+    """Build the :class:`Call` of a CallInfo snapshot, keeping started/state_since/answered of ``previous``.
+
+    Message fields that the snapshot does not carry (because of the ccflags) stay ``None``/empty. An enum value
+    this schema does not know becomes UNKNOWN/UNDEFINED/UNSPECIFIED and is reported through ``on_unknown``.
+    """
+    state = _STATES.get(info.state)
+    if state is None:
+        on_unknown("CallInfo.state", info.state)
+        state = CallState.UNKNOWN
+    direction = _DIRECTIONS.get(info.direction)
+    if direction is None:
+        on_unknown("CallInfo.direction", info.direction)
+        direction = CallDirection.UNDEFINED
+    failed = _CAUSES.get(info.failedcause)
+    if failed is None:
+        on_unknown("CallInfo.failedcause", info.failedcause)
+        failed = FailedCause.UNSPECIFIED
+    if previous is None:
+        started = state_since = now
+        answered = state is CallState.CONNECTED
+    else:
+        started = previous.started
+        state_since = previous.state_since if previous.state is state else now
+        answered = previous.answered or state is CallState.CONNECTED
+    members = (
+        tuple(
+            ConferenceMember(
+                lref=member.lref,
+                party=_party(member.partyinfo),
+                state=_STATES.get(member.state, CallState.UNKNOWN),
+                mute=member.mute,
+            )
+            for member in info.conferencemember
+        )
+        if info.conferencemember
+        else _NO_MEMBERS
+    )
+    has = info.HasField
+    targets = tuple(_party(target.partyinfo) for target in info.targets.target) if has("targets") else _NO_TARGETS
+    queueinfo = info.queueinfo
+    calldata = info.calldata
+    return Call(
+        call_id=info.callid,
+        owner=owner,
+        owner_guid=owner_guid,
+        state=state,
+        direction=direction,
+        reference_id=info.referencecallid,
+        related_call_id=info.relatedcallid,
+        active_held=info.activeheld,
+        gcid=info.gcid.hex().upper(),
+        features=CallFeature(info.featuresavailable & 0xFFFFFFFF),
+        called_party=info.calledparty,
+        calling_party=_party(info.callingparty) if has("callingparty") else None,
+        connected_party=_party(info.connectedparty) if has("connectedparty") else None,
+        original_called_party=_party(info.originalcalledparty) if has("originalcalledparty") else None,
+        tag=info.tag,
+        account_code=info.accountcode,
+        mute=info.mute,
+        failed_cause=failed,
+        recording=info.recording,
+        recording_paused=info.recordingpaused,
+        park_slot=info.parkslot,
+        page_call=info.pagecall,
+        privacy=calldata.privacy,
+        language=calldata.language,
+        queue_number=queueinfo.number,
+        queue_name=queueinfo.name,
+        queue_priority=queueinfo.priority,
+        trunk_did=info.trunkinfo.did,
+        conference_members=members,
+        targets=targets,
+        started=started,
+        state_since=state_since,
+        answered=answered,
+    )
+
+
+def _far_end(call: Call) -> str:
+    party = call.connected_party
+    return party.number if party is not None else ""
+
+
+def snapshot_events(previous: Call | None, call: Call, now: float) -> list[CallEvent]:
+    """The events that lead from ``previous`` (None: first sight) to ``call``, in order."""
+    if previous is None:
+        events = [CallEvent(CallEventType.NEW, call, now)]
+        if call.state is CallState.CONNECTED:
+            events.append(CallEvent(CallEventType.ANSWERED, call, now))
+        elif call.state in HELD_STATES:
+            events.append(CallEvent(CallEventType.HELD, call, now))
+        return events
+    old_state = previous.state
+    new_state = call.state
+    if old_state is new_state:
+        if (
+            new_state is CallState.CONNECTED
+            and (old_far := _far_end(previous))
+            and (new_far := _far_end(call))
+            and old_far != new_far
+        ):
+            return [CallEvent(CallEventType.TRANSFERRED, call, now, previous_state=old_state)]
+        return []
+    events = [CallEvent(CallEventType.STATE_CHANGED, call, now, previous_state=old_state)]
+    if new_state is CallState.CONNECTED:
+        if not previous.answered:
+            events.append(CallEvent(CallEventType.ANSWERED, call, now, previous_state=old_state))
+        elif old_state in HELD_STATES:
+            events.append(CallEvent(CallEventType.RESUMED, call, now, previous_state=old_state))
+    elif new_state in HELD_STATES and old_state not in HELD_STATES:
+        events.append(CallEvent(CallEventType.HELD, call, now, previous_state=old_state))
+    return events
+
+
+def end_events(
+    call: Call,
+    now: float,
+    *,
+    reason: int | None = None,
+    this_end_dropped: bool | None = None,
+    description: str = "",
+    reconciled: bool = False,
+    transferred: bool = False,
+) -> list[CallEvent]:
+    """The events of a call that ended: [TRANSFERRED], ENDED and, for an unanswered call, MISSED or ABANDONED.
+
+    MISSED: an inbound user call never answered and not dropped by this end. ABANDONED: a queue call never answered
+    whose caller hung up (not dropped by this end). A reconciled end (found gone after a reconnect) says neither,
+    as nobody knows who ended it.
+    """
+    previous_state = call.state
+    events: list[CallEvent] = []
+    if transferred:
+        events.append(CallEvent(CallEventType.TRANSFERRED, call, now, previous_state=previous_state))
+    events.append(
+        CallEvent(
+            CallEventType.ENDED,
+            call,
+            now,
+            previous_state=previous_state,
+            reason=reason,
+            this_end_dropped=this_end_dropped,
+            description=description,
+            reconciled=reconciled,
+        )
+    )
+    if not reconciled and not call.answered and not this_end_dropped:
+        kind: CallEventType | None = None
+        if call.owner is Subsystem.USER and call.direction is CallDirection.INBOUND:
+            kind = CallEventType.MISSED
+        elif call.owner is Subsystem.QUEUE:
+            kind = CallEventType.ABANDONED
+        if kind is not None:
+            events.append(
+                CallEvent(
+                    kind,
+                    call,
+                    now,
+                    previous_state=previous_state,
+                    reason=reason,
+                    this_end_dropped=this_end_dropped,
+                    description=description,
+                )
+            )
+    return events
+
+
+def apply_call_control(
+    calls: dict[int, Call],
+    notify: pb.NotifyCallControl,
+    owner: Subsystem,
+    owner_guid: str,
+    now: float,
+    on_unknown: UnknownValue = _ignore,
+) -> list[CallEvent]:
+    """Apply one NotifyCallControl to ``calls`` (call id -> Call, updated in place) and return its events in order.
+
+    Snapshots come first, then ends. A lost call that was waiting for a transfer (or whose related call is lost in
+    the same notify while it was held pending the transfer) is reported TRANSFERRED before ENDED.
+    """
+    events: list[CallEvent] = []
+    for info in notify.callinfo:
+        previous = calls.get(info.callid)
+        call = call_from_info(info, owner, owner_guid, previous, now, on_unknown)
+        calls[info.callid] = call
+        events.extend(snapshot_events(previous, call, now))
+    if notify.calllost:
+        pending_transfer = {
+            lost.callid
+            for lost in notify.calllost
+            if (known := calls.get(lost.callid)) is not None and known.state is CallState.ONHOLDPENDTRANSFER
+        }
+        for lost in notify.calllost:
+            ended = calls.pop(lost.callid, None)
+            if ended is None:
+                continue
+            transferred = lost.callid in pending_transfer or ended.related_call_id in pending_transfer
+            events.extend(
+                end_events(
+                    ended,
+                    now,
+                    reason=lost.reason,
+                    this_end_dropped=lost.thisenddropped,
+                    description=lost.description,
+                    transferred=transferred,
+                )
+            )
+    return events

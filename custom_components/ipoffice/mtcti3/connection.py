@@ -1,0 +1,418 @@
+"""The websocket transport of MTCTI-3: handshake and error mapping, request ids, NotifyAck, heartbeat, tracing.
+
+One :class:`Connection` is one websocket. It owns a reader task that decodes every frame once, answers a Notify
+that carries a notify_id with its NotifyAck *before* handing the message on, resolves RequestResponse and
+GeneralData futures, and skips (logs and counts) whatever does not decode. When the socket dies every pending
+request fails with :class:`NotConnectedError` and the owner's ``on_lost`` callback runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+import aiohttp
+from google.protobuf import text_format
+
+from .codec import FrameError, Subprotocol, decode_message, encode_message
+from .const import PATH
+from .errors import (
+    AuthenticationError,
+    CannotConnectError,
+    FingerprintMismatchError,
+    NotConnectedError,
+    ProtocolError,
+    RequestTimeoutError,
+    ServiceRefusedError,
+    TLSError,
+    TooManyConnectionsError,
+    error_for_result,
+)
+from .proto import ipo_mtcti3_pb2 as pb
+from .tls import format_fingerprint, get_server_fingerprint
+
+_LOGGER = logging.getLogger(__name__)
+TRACE_LOGGER_NAME: Final = "custom_components.ipoffice.mtcti3.trace"
+_TRACE = logging.getLogger(TRACE_LOGGER_NAME)
+
+MAX_REQUEST_ID: Final = 0x7FFFFFFF  # requestid is an int32; 0 means "no response wanted"
+MAX_MESSAGE_SIZE: Final = 64 * 1024 * 1024
+CLOSE_TIMEOUT: Final = 3.0
+WS_CLOSE_TIMEOUT: Final = 2.0  # how long a close handshake may take
+
+
+@dataclass(slots=True)
+class ClientStats:
+    """Counters of one client (all connections it made)."""
+
+    frames_in: int = 0
+    frames_out: int = 0
+    bad_frames: int = 0
+    notifies: int = 0
+    acks: int = 0
+    reconnects: int = 0
+    unknown_values: int = 0
+    resubscribes: int = 0
+    request_timeouts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (for diagnostics)."""
+        return asdict(self)
+
+
+def subscribe_id_of(message: pb.Message) -> int:
+    """The subscribe_id a message belongs to (0 when it has none), for the trace."""
+    kind = message.WhichOneof("payload")
+    if kind in {"subscribe", "subscribecmd", "subscribeend", "subscribeterminated", "notify", "notifyack"}:
+        return int(getattr(message, kind).subscribe_id)
+    return 0
+
+
+def trace(direction: str, message: pb.Message) -> None:
+    """Log ``message`` in protobuf text format when the trace logger is enabled for DEBUG."""
+    if _TRACE.isEnabledFor(logging.DEBUG):
+        _TRACE.debug(
+            "%s sub=%d %s",
+            direction,
+            subscribe_id_of(message),
+            text_format.MessageToString(message, as_one_line=True),
+        )
+
+
+def _http_error(status: int, host: str, port: int) -> Exception:
+    """The typed error of a refused websocket upgrade."""
+    if status == 401:
+        return AuthenticationError(
+            f"authentication failed: the service user name or password was refused (HTTP 401) by {host}:{port}"
+        )
+    if status == 503:
+        return TooManyConnectionsError(
+            f"IP Office {host}:{port} already has the maximum of 10 MTCTI-3 connections (HTTP 503)"
+        )
+    if status == 403:
+        return ServiceRefusedError(
+            f"IP Office {host}:{port} refused the MTCTI-3 service: not licensed (CTI Link Pro), disabled or "
+            "forbidden for this service user (HTTP 403)"
+        )
+    if status == 404:
+        return CannotConnectError(f"{host}:{port} offers no MTCTI-3 service at {PATH} (HTTP 404)")
+    return CannotConnectError(f"{host}:{port} refused the websocket upgrade (HTTP {status})")
+
+
+class Connection:
+    """One open MTCTI-3 websocket."""
+
+    def __init__(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        subprotocol: Subprotocol,
+        stats: ClientStats,
+        on_message: Callable[[pb.Message], None],
+        on_lost: Callable[[str], None],
+        heartbeat: float | None = None,
+    ) -> None:
+        """Wrap an open websocket; call :meth:`start` to begin reading (and pinging every ``heartbeat`` s)."""
+        self._ws = ws
+        self._heartbeat = heartbeat
+        self._pinger: asyncio.Task[None] | None = None
+        self._last_rx = 0.0
+        self._dead_reason = ""
+        self.subprotocol = subprotocol
+        self.stats = stats
+        self._on_message = on_message
+        self._on_lost = on_lost
+        self._pending: dict[int, asyncio.Future[pb.RequestResponse]] = {}
+        self._data: dict[int, asyncio.Future[pb.GeneralData]] = {}
+        self._next_id = 1
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = False
+        self.closed = False
+
+    # --- opening ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        session: aiohttp.ClientSession,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        *,
+        ssl_arg: ssl.SSLContext | aiohttp.Fingerprint | bool,
+        subprotocol: Subprotocol,
+        heartbeat: float | None,
+        connect_timeout: float,
+        stats: ClientStats,
+        on_message: Callable[[pb.Message], None],
+        on_lost: Callable[[str], None],
+    ) -> Connection:
+        """Open the websocket and map every failure to a typed error (never showing the password)."""
+        url = f"wss://{host}:{port}{PATH}"
+        try:
+            async with asyncio.timeout(connect_timeout):
+                ws = await session.ws_connect(
+                    url,
+                    headers={"Authorization": aiohttp.encode_basic_auth(username, password)},
+                    protocols=(subprotocol.value,),
+                    ssl=ssl_arg,
+                    autoping=False,  # pings and pongs are handled here: see _ping_loop
+                    max_msg_size=MAX_MESSAGE_SIZE,
+                    timeout=aiohttp.ClientWSTimeout(ws_close=WS_CLOSE_TIMEOUT),
+                )
+        except aiohttp.WSServerHandshakeError as err:
+            raise _http_error(err.status, host, port) from None
+        except aiohttp.ServerFingerprintMismatch as err:
+            got = format_fingerprint(err.got)
+            raise FingerprintMismatchError(
+                f"TLS: the certificate of {host}:{port} has SHA-256 fingerprint {got}, not the pinned "
+                f"{format_fingerprint(err.expected)}",
+                fingerprint=got,
+            ) from None
+        except (aiohttp.ClientSSLError, ssl.SSLError) as err:
+            fingerprint: str | None
+            try:
+                fingerprint = await get_server_fingerprint(host, port, connect_timeout=connect_timeout)
+            except CannotConnectError:
+                fingerprint = None
+            verified = isinstance(err, aiohttp.ClientConnectorCertificateError) or "CERTIFICATE_VERIFY" in str(err)
+            reason = "certificate not trusted" if verified else "handshake failed"
+            raise TLSError(
+                f"TLS: {reason} by {host}:{port}"
+                + (f"; SHA-256 fingerprint {fingerprint}" if fingerprint else "")
+                + f" ({_ssl_reason(err)})",
+                fingerprint=fingerprint,
+            ) from None
+        except TimeoutError:
+            raise CannotConnectError(f"cannot connect to {host}:{port}: timed out") from None
+        except (aiohttp.ClientError, OSError) as err:
+            raise CannotConnectError(f"cannot connect to {host}:{port}: {_os_reason(err)}") from None
+        if ws.protocol != subprotocol.value:
+            await ws.close()
+            raise ProtocolError(
+                f"{host}:{port} answered with websocket subprotocol {ws.protocol!r}, not {subprotocol.value!r}"
+            )
+        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None)
+
+    def start(self) -> None:
+        """Start the reader task (and the heartbeat)."""
+        loop = asyncio.get_running_loop()
+        self._last_rx = loop.time()
+        self._reader = loop.create_task(self._read_loop(), name="mtcti3-reader")
+        if self._heartbeat:
+            self._pinger = loop.create_task(self._ping_loop(self._heartbeat), name="mtcti3-heartbeat")
+
+    async def _ping_loop(self, interval: float) -> None:
+        """Ping when nothing arrived for ``interval`` s; no frame within interval/2 after it = a dead socket."""
+        loop = asyncio.get_running_loop()
+        while not self.closed:
+            await asyncio.sleep(max(0.0, self._last_rx + interval - loop.time()))
+            if loop.time() - self._last_rx < interval:
+                continue
+            sent = loop.time()
+            with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
+                await self._ws.ping()  # a closed socket: the reader notices
+            await asyncio.sleep(interval / 2)
+            if self._last_rx < sent and not self.closed:
+                self._dead_reason = f"no answer to a websocket ping within {interval / 2:g} s"
+                if self._reader is not None:
+                    self._reader.cancel()
+                return
+
+    # --- sending ---------------------------------------------------------------------------------------------
+
+    def new_request_id(self) -> int:
+        """A request id unique among the pending ones: int32 from 1, wrapping back to 1 after 2**31-1."""
+        while True:
+            rid = self._next_id
+            self._next_id = 1 if rid >= MAX_REQUEST_ID else rid + 1
+            if rid not in self._pending and rid not in self._data:
+                return rid
+
+    async def send(self, message: pb.Message) -> None:
+        """Send one message (NotConnectedError when the socket is gone)."""
+        if self.closed or self._ws.closed:
+            raise NotConnectedError("the MTCTI-3 connection is closed")
+        trace("send", message)
+        try:
+            await self._ws.send_bytes(encode_message(message, self.subprotocol))
+        except (ConnectionError, RuntimeError, aiohttp.ClientError) as err:
+            raise NotConnectedError(f"the MTCTI-3 connection is closed: {err}") from None
+        self.stats.frames_out += 1
+
+    async def start_request(self, message: pb.Message, requestid: int) -> asyncio.Future[pb.RequestResponse]:
+        """Send a message carrying ``requestid``; return the future of its RequestResponse."""
+        future: asyncio.Future[pb.RequestResponse] = asyncio.get_running_loop().create_future()
+        self._pending[requestid] = future
+        try:
+            await self.send(message)
+        except NotConnectedError:
+            self._pending.pop(requestid, None)
+            raise
+        return future
+
+    def forget(self, requestid: int) -> None:
+        """Stop waiting for the response of ``requestid``."""
+        future = self._pending.pop(requestid, None)
+        if future is not None and not future.done():
+            future.cancel()
+        data = self._data.pop(requestid, None)
+        if data is not None and not data.done():
+            data.cancel()
+
+    async def wait_response(self, future: asyncio.Future[pb.RequestResponse], requestid: int, within: float) -> None:
+        """Await the response of a started request; raise the named error for a non-zero result."""
+        try:
+            async with asyncio.timeout(within):
+                response = await future
+        except TimeoutError:
+            self.stats.request_timeouts += 1
+            raise RequestTimeoutError(f"no RequestResponse to request {requestid} within {within:g} s") from None
+        finally:
+            self._pending.pop(requestid, None)
+        if response.result:
+            raise error_for_result(response.result, response.additional)
+
+    async def request(self, message: pb.Message, requestid: int, within: float) -> None:
+        """Send a request and await its RequestResponse."""
+        future = await self.start_request(message, requestid)
+        await self.wait_response(future, requestid, within)
+
+    async def request_data(self, message: pb.Message, requestid: int, within: float) -> pb.GeneralData | None:
+        """Send a GeneralCmd and return the GeneralData matched by responseid (None when none came)."""
+        data: asyncio.Future[pb.GeneralData] = asyncio.get_running_loop().create_future()
+        self._data[requestid] = data
+        try:
+            try:
+                await self.request(message, requestid, within)
+            except RequestTimeoutError:
+                if not data.done():
+                    raise
+            return data.result() if data.done() and not data.cancelled() else None
+        finally:
+            self._data.pop(requestid, None)
+
+    # --- receiving -------------------------------------------------------------------------------------------
+
+    async def _read_loop(self) -> None:
+        reason = "closed by IP Office"
+        try:
+            loop = asyncio.get_running_loop()
+            async for frame in self._ws:
+                self._last_rx = loop.time()
+                if frame.type is aiohttp.WSMsgType.BINARY:
+                    await self._handle_frame(frame.data)
+                elif frame.type is aiohttp.WSMsgType.PING:
+                    with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
+                        await self._ws.pong(frame.data)
+                elif frame.type is aiohttp.WSMsgType.TEXT:
+                    self.stats.frames_in += 1
+                    self.stats.bad_frames += 1
+                    _LOGGER.warning(
+                        "Skipped a websocket text frame of %d characters; MTCTI-3 sends binary frames only",
+                        len(frame.data),
+                    )
+                elif frame.type is aiohttp.WSMsgType.ERROR:  # pragma: no cover - aiohttp ends the iteration
+                    reason = f"websocket error: {frame.data}"
+                    break
+            exc = self._ws.exception()
+            if exc is not None:
+                reason = f"websocket error: {exc or type(exc).__name__}"
+        except asyncio.CancelledError:
+            if not self._dead_reason:
+                raise
+            reason = self._dead_reason
+        except Exception as err:  # pragma: no cover - defensive: the loop must always report the loss
+            reason = f"reader failed: {err!r}"
+            _LOGGER.exception("MTCTI-3 reader failed")
+        finally:
+            self._lost(reason)
+
+    async def _handle_frame(self, data: bytes) -> None:
+        stats = self.stats
+        stats.frames_in += 1
+        try:
+            message = decode_message(data, self.subprotocol)
+        except FrameError as err:
+            stats.bad_frames += 1
+            _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
+            return
+        trace("recv", message)
+        kind = message.WhichOneof("payload")
+        if kind == "notify":
+            stats.notifies += 1
+            notify = message.notify
+            if notify.notify_id:
+                ack = pb.Message()
+                ack.notifyack.subscribe_id = notify.subscribe_id
+                ack.notifyack.notify_id = notify.notify_id
+                try:
+                    await self.send(ack)
+                except NotConnectedError:
+                    return
+                stats.acks += 1
+        elif kind == "response":
+            future = self._pending.pop(message.response.requestid, None)
+            if future is not None and not future.done():
+                future.set_result(message.response)
+            return
+        elif kind == "generaldata":
+            data_future = self._data.get(message.generaldata.responseid)
+            if data_future is not None and not data_future.done():
+                data_future.set_result(message.generaldata)
+            return
+        try:
+            self._on_message(message)
+        except Exception:
+            _LOGGER.exception("Failed to handle MTCTI-3 %s message; skipped", kind)
+
+    def _lost(self, reason: str) -> None:
+        if self._pinger is not None and self._pinger is not asyncio.current_task():
+            self._pinger.cancel()
+        if self.closed:
+            return
+        self.closed = True
+        self._fail_pending()
+        if not self._closing:
+            self._on_lost(reason)
+
+    def _fail_pending(self) -> None:
+        futures: list[asyncio.Future[Any]] = [*self._pending.values(), *self._data.values()]
+        for future in futures:
+            if not future.done():
+                future.set_exception(NotConnectedError("the MTCTI-3 connection was lost"))
+                future.exception()  # mark retrieved: nobody may be waiting any more
+        self._pending.clear()
+        self._data.clear()
+
+    async def close(self) -> None:
+        """Close the websocket and stop the reader; pending requests fail with NotConnectedError."""
+        self._closing = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._ws.close()
+        for task in (self._reader, self._pinger):
+            if task is not None and not task.done():
+                task.cancel()
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self.closed = True
+        self._fail_pending()
+
+
+def _ssl_reason(err: BaseException) -> str:
+    inner = getattr(err, "os_error", None) or getattr(err, "certificate_error", None) or err
+    if isinstance(inner, ssl.SSLCertVerificationError) and inner.verify_message:
+        return str(inner.verify_message)
+    return str(getattr(inner, "reason", None) or inner or type(inner).__name__)
+
+
+def _os_reason(err: BaseException) -> str:
+    inner = getattr(err, "os_error", None) or err
+    return str(getattr(inner, "strerror", None) or inner or type(inner).__name__)

@@ -1,0 +1,1 @@
+"""Tests of the MTCTI-3 client library against the simulator."""
