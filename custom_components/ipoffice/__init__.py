@@ -1,0 +1,139 @@
+"""The Avaya IP Office integration: users, queues and calls of an IP Office over MTCTI-3."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_FINGERPRINT,
+    CONF_QUEUES,
+    CONF_TLS_MODE,
+    CONF_USERS,
+    DOMAIN,
+    ISSUE_CERTIFICATE_CHANGED,
+    ISSUE_SERVICE_REFUSED,
+    ISSUE_TOO_MANY_CONNECTIONS,
+    PLATFORMS,
+    TLS_PINNED,
+)
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
+from .mtcti3 import (
+    AuthenticationError,
+    FingerprintMismatchError,
+    IPOfficeClient,
+    MTCTI3Error,
+    ServiceRefusedError,
+    TLSMode,
+    TooManyConnectionsError,
+)
+from .services import async_setup_services
+
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+__all__ = ["DOMAIN", "IPOfficeConfigEntry"]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Set up the integration: register its actions (once, whatever the number of entries)."""
+    async_setup_services(hass)
+    return True
+
+
+def create_client(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> IPOfficeClient:
+    """Create the MTCTI-3 client of an entry, on Home Assistant's shared web session."""
+    data = entry.data
+    users = entry.options.get(CONF_USERS)
+    queues = entry.options.get(CONF_QUEUES)
+    mode = TLSMode(data.get(CONF_TLS_MODE, TLS_PINNED))
+    return IPOfficeClient(
+        data[CONF_HOST],
+        data[CONF_USERNAME],
+        data[CONF_PASSWORD],
+        port=data[CONF_PORT],
+        session=async_get_clientsession(hass),
+        tls=mode,
+        fingerprint=data.get(CONF_FINGERPRINT) if mode is TLSMode.PINNED else None,
+        users=None if users is None else set(users),
+        queues=None if queues is None else set(queues),
+    )
+
+
+def _issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, issue_id: str) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=issue_id,
+        translation_placeholders={"host": entry.data[CONF_HOST], "title": entry.title},
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> bool:
+    """Connect to the IP Office and set up its devices and entities."""
+    coordinator = IPOfficeCoordinator(hass, entry, create_client(hass, entry))
+    host = entry.data[CONF_HOST]
+    try:
+        await coordinator.async_start()
+    except AuthenticationError as err:
+        await coordinator.async_stop()
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth", translation_placeholders={"host": host}
+        ) from err
+    except FingerprintMismatchError as err:
+        await coordinator.async_stop()
+        _issue(hass, entry, ISSUE_CERTIFICATE_CHANGED)
+        raise ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="certificate_changed", translation_placeholders={"host": host}
+        ) from err
+    except TooManyConnectionsError as err:
+        await coordinator.async_stop()
+        _issue(hass, entry, ISSUE_TOO_MANY_CONNECTIONS)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="too_many_connections",
+            translation_placeholders={"host": host},
+        ) from err
+    except ServiceRefusedError as err:
+        await coordinator.async_stop()
+        _issue(hass, entry, ISSUE_SERVICE_REFUSED)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="service_refused", translation_placeholders={"host": host}
+        ) from err
+    except MTCTI3Error as err:
+        await coordinator.async_stop()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"host": host, "error": str(err)},
+        ) from err
+    entry.runtime_data = coordinator
+    system_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **coordinator.system_device_info
+    )
+    coordinator.system_device_id = system_device.id
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> bool:
+    """Unload the entities and disconnect."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_stop()
+    return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: IPOfficeConfigEntry, device: dr.DeviceEntry
+) -> bool:
+    """Allow removing a device only when it no longer stands for an exposed user or queue."""
+    return not entry.runtime_data.device_is_current(device)

@@ -1,0 +1,96 @@
+"""Binary sensors of the Avaya IP Office integration: connectivity, logged in, phone fault."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
+from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import IPOfficeConfigEntry
+from .entity import IPOfficeSystemEntity, IPOfficeUserEntity
+from .mtcti3 import Queue, User
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserBinarySensorDescription(BinarySensorEntityDescription):
+    """A binary sensor of a user."""
+
+    value_fn: Callable[[User], bool]
+
+
+USER_BINARY_SENSORS: tuple[UserBinarySensorDescription, ...] = (
+    UserBinarySensorDescription(
+        key="logged_in",
+        translation_key="logged_in",
+        value_fn=lambda user: not user.logged_off,
+    ),
+    UserBinarySensorDescription(
+        key="phone_fault",
+        translation_key="phone_fault",
+        device_class=BinarySensorDeviceClass.PROBLEM,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda user: user.extn_fault,
+    ),
+)
+
+CONNECTIVITY = BinarySensorEntityDescription(
+    key="connectivity",
+    translation_key="connectivity",
+    device_class=BinarySensorDeviceClass.CONNECTIVITY,
+    entity_category=EntityCategory.DIAGNOSTIC,
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: IPOfficeConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Set up the binary sensors of the system and each user."""
+    coordinator = entry.runtime_data
+    async_add_entities([IPOfficeConnectivitySensor(coordinator, CONNECTIVITY)])
+
+    @callback
+    def add_users(users: list[User]) -> None:
+        async_add_entities(
+            IPOfficeUserBinarySensor(coordinator, description, user)
+            for user in users
+            for description in USER_BINARY_SENSORS
+        )
+
+    @callback
+    def add_queues(queues: list[Queue]) -> None:
+        """Queues have no binary sensors."""
+
+    coordinator.async_register_platform(add_users, add_queues)
+
+
+class IPOfficeConnectivitySensor(IPOfficeSystemEntity, BinarySensorEntity):
+    """Whether the MTCTI-3 connection is up (available even while it is down, to say so)."""
+
+    @property
+    def available(self) -> bool:
+        """Always available."""
+        return True
+
+    @property
+    def is_on(self) -> bool:
+        """Connected."""
+        return self.coordinator.connected
+
+
+class IPOfficeUserBinarySensor(IPOfficeUserEntity, BinarySensorEntity):
+    """A binary sensor of a user."""
+
+    entity_description: UserBinarySensorDescription
+
+    @property
+    def is_on(self) -> bool:
+        """The state, read from the user's model."""
+        return self.entity_description.value_fn(self.user)

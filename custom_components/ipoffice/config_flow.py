@@ -1,0 +1,332 @@
+"""Config flow of the Avaya IP Office integration: connect, trust the certificate, choose what to expose."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import probatio as vol
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    OptionsFlowWithReload,
+)
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import callback
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.helpers.selector import (
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+
+from .const import (
+    CONF_ALL_QUEUES,
+    CONF_ALL_USERS,
+    CONF_FINGERPRINT,
+    CONF_QUEUES,
+    CONF_TLS_MODE,
+    CONF_USERS,
+    DEFAULT_PORT,
+    DOMAIN,
+    LARGE_SYSTEM_USERS,
+    LOGGER,
+    TLS_INSECURE,
+    TLS_PINNED,
+    TLS_VERIFY,
+)
+from .coordinator import IPOfficeConfigEntry
+from .mtcti3 import (
+    AuthenticationError,
+    CannotConnectError,
+    IPOfficeClient,
+    LineEntry,
+    MTCTI3Error,
+    ServiceRefusedError,
+    TLSError,
+    TLSMode,
+    TooManyConnectionsError,
+    get_server_fingerprint,
+)
+from .mtcti3.models import LineKind
+
+PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
+
+
+def _user_schema(defaults: Mapping[str, Any]) -> vol.Schema:
+    return vol.Schema(
+        {
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): str,
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): PORT_SCHEMA,
+            vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): str,
+            vol.Required(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+        }
+    )
+
+
+def _selector(lines: list[LineEntry]) -> SelectSelector:
+    return SelectSelector(
+        SelectSelectorConfig(
+            options=[
+                SelectOptionDict(value=line.guid, label=f"{line.extn} {line.name}")
+                for line in sorted(lines, key=lambda line: (line.extn, line.name))
+            ],
+            multiple=True,
+            mode=SelectSelectorMode.DROPDOWN,
+        )
+    )
+
+
+def _lines(directory: Mapping[str, LineEntry], kind: LineKind) -> list[LineEntry]:
+    return [line for line in directory.values() if line.kind is kind]
+
+
+def _exposure_schema(directory: Mapping[str, LineEntry], options: Mapping[str, Any], *, with_all: bool) -> vol.Schema:
+    users = _lines(directory, LineKind.USER)
+    queues = _lines(directory, LineKind.QUEUE)
+    schema: dict[Any, Any] = {}
+    if with_all:
+        schema[vol.Required(CONF_ALL_USERS, default=CONF_USERS not in options)] = bool
+    schema[vol.Optional(CONF_USERS, default=list(options.get(CONF_USERS, [])))] = _selector(users)
+    if with_all:
+        schema[vol.Required(CONF_ALL_QUEUES, default=CONF_QUEUES not in options)] = bool
+    schema[vol.Optional(CONF_QUEUES, default=list(options.get(CONF_QUEUES, [])))] = _selector(queues)
+    return vol.Schema(schema)
+
+
+class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up an IP Office: connect, check the service user, trust its certificate."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing known."""
+        self._data: dict[str, Any] = {}
+        self._fingerprint = ""
+        self._directory: dict[str, LineEntry] = {}
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: IPOfficeConfigEntry) -> IPOfficeOptionsFlow:
+        """Create the options flow."""
+        return IPOfficeOptionsFlow()
+
+    async def _async_connect(self) -> str | None:
+        """Log in with ``self._data``; return an error key, or None once connected (the directory is kept)."""
+        data = self._data
+        mode = TLSMode(data[CONF_TLS_MODE])
+        client = IPOfficeClient(
+            data[CONF_HOST],
+            data[CONF_USERNAME],
+            data[CONF_PASSWORD],
+            port=data[CONF_PORT],
+            session=async_get_clientsession(self.hass),
+            tls=mode,
+            fingerprint=data.get(CONF_FINGERPRINT) if mode is TLSMode.PINNED else None,
+            users=(),
+            queues=(),
+            park_server=False,
+            reconnect=False,
+        )
+        try:
+            await client.connect()
+            self._directory = dict(client.directory)
+        except TLSError:
+            return "tls_error"
+        except AuthenticationError:
+            return "invalid_auth"
+        except TooManyConnectionsError:
+            return "too_many_connections"
+        except ServiceRefusedError:
+            return "service_refused"
+        except MTCTI3Error:
+            return "cannot_connect"
+        except Exception:
+            LOGGER.exception("Unexpected error connecting to IP Office %s", data[CONF_HOST])
+            return "unknown"
+        finally:
+            await client.disconnect()
+        return None
+
+    async def _async_fingerprint(self) -> str | None:
+        """Read the certificate fingerprint of the host; return an error key or None."""
+        try:
+            self._fingerprint = await get_server_fingerprint(
+                self._data[CONF_HOST], self._data[CONF_PORT], session=async_get_clientsession(self.hass)
+            )
+        except TLSError:
+            return "tls_error"
+        except CannotConnectError:
+            return "cannot_connect"
+        return None
+
+    async def _async_connect_and_finish(self, step_id: str) -> ConfigFlowResult:
+        """Connect with the chosen TLS mode; offer to trust the certificate when it cannot be verified."""
+        error = await self._async_connect()
+        if error == "tls_error" and self._data[CONF_TLS_MODE] == TLS_VERIFY:
+            return await self.async_step_certificate()
+        if error is not None:
+            return self._show_step(step_id, {"base": error})
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=self._data)
+        if len(_lines(self._directory, LineKind.USER)) > LARGE_SYSTEM_USERS:
+            return await self.async_step_select()
+        return self.async_create_entry(title=self._title, data=self._data, options={})
+
+    @property
+    def _title(self) -> str:
+        return f"IP Office {self._data[CONF_HOST]}"
+
+    def _show_step(self, step_id: str, errors: dict[str, str]) -> ConfigFlowResult:
+        if step_id == "reconfigure":
+            return self._show_reconfigure(errors)
+        return self.async_show_form(
+            step_id="user", data_schema=_user_schema(self._data), errors=errors, last_step=False
+        )
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the address of the IP Office and the service user."""
+        if user_input is None:
+            return self._show_step("user", {})
+        previous = self._data
+        self._data = {**user_input, CONF_HOST: user_input[CONF_HOST].strip()}
+        if error := await self._async_fingerprint():
+            return self._show_step("user", {"base": error})
+        await self.async_set_unique_id(self._fingerprint)
+        self._abort_if_unique_id_configured()
+        if not self._keep_trust(previous):
+            self._data[CONF_TLS_MODE] = TLS_VERIFY
+            self._data[CONF_FINGERPRINT] = None
+        return await self._async_connect_and_finish("user")
+
+    def _keep_trust(self, previous: Mapping[str, Any]) -> bool:
+        """Keep a trust decision taken earlier in this flow (this certificate pinned, or no verification)."""
+        mode = previous.get(CONF_TLS_MODE)
+        if mode == TLS_INSECURE or (mode == TLS_PINNED and previous.get(CONF_FINGERPRINT) == self._fingerprint):
+            self._data[CONF_TLS_MODE] = mode
+            self._data[CONF_FINGERPRINT] = previous.get(CONF_FINGERPRINT)
+            return True
+        return False
+
+    async def async_step_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The certificate cannot be verified: show its fingerprint and offer to trust it."""
+        return self.async_show_menu(
+            step_id="certificate",
+            menu_options=["trust_certificate", "disable_verification", "cancel"],
+            description_placeholders={"fingerprint": self._fingerprint, "host": self._data[CONF_HOST]},
+        )
+
+    async def async_step_trust_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Pin the certificate whose fingerprint was shown."""
+        self._data[CONF_TLS_MODE] = TLS_PINNED
+        self._data[CONF_FINGERPRINT] = self._fingerprint
+        return await self._async_connect_and_finish(self._return_step)
+
+    async def async_step_disable_verification(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Accept any certificate (encrypted, but not authenticated)."""
+        self._data[CONF_TLS_MODE] = TLS_INSECURE
+        self._data[CONF_FINGERPRINT] = None
+        return await self._async_connect_and_finish(self._return_step)
+
+    async def async_step_cancel(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Do not trust the certificate."""
+        return self.async_abort(reason="certificate_not_trusted")
+
+    @property
+    def _return_step(self) -> str:
+        return "reconfigure" if self.source == SOURCE_RECONFIGURE else "user"
+
+    async def async_step_select(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """On a large system, choose the users and queues to expose."""
+        if user_input is None:
+            return self.async_show_form(
+                step_id="select",
+                data_schema=_exposure_schema(self._directory, {}, with_all=False),
+                description_placeholders={"users": str(len(_lines(self._directory, LineKind.USER)))},
+            )
+        return self.async_create_entry(
+            title=self._title,
+            data=self._data,
+            options={CONF_USERS: user_input.get(CONF_USERS, []), CONF_QUEUES: user_input.get(CONF_QUEUES, [])},
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The service user's password stopped working."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the service user's name and password again."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            self._data = {**entry.data, **user_input}
+            if (error := await self._async_connect()) is None:
+                return self.async_update_reload_and_abort(entry, data_updates=user_input)
+            errors["base"] = error
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_USERNAME, default=entry.data[CONF_USERNAME]): str,
+                    vol.Required(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+                }
+            ),
+            errors=errors,
+            description_placeholders={"host": entry.data[CONF_HOST]},
+        )
+
+    def _show_reconfigure(self, errors: dict[str, str]) -> ConfigFlowResult:
+        defaults = self._data or self._get_reconfigure_entry().data
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_HOST, default=defaults[CONF_HOST]): str,
+                    vol.Required(CONF_PORT, default=defaults[CONF_PORT]): PORT_SCHEMA,
+                }
+            ),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change the address of the IP Office."""
+        if user_input is None:
+            return self._show_reconfigure({})
+        entry = self._get_reconfigure_entry()
+        previous = self._data or entry.data
+        self._data = {**entry.data, CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: user_input[CONF_PORT]}
+        if error := await self._async_fingerprint():
+            return self._show_reconfigure({"base": error})
+        for other in self._async_current_entries(include_ignore=False):
+            if other.entry_id != entry.entry_id and other.unique_id == self._fingerprint:
+                return self.async_abort(reason="already_configured")
+        if not self._keep_trust(previous) and self._data[CONF_TLS_MODE] == TLS_PINNED:
+            return await self.async_step_certificate()
+        return await self._async_connect_and_finish("reconfigure")
+
+
+class IPOfficeOptionsFlow(OptionsFlowWithReload):
+    """Choose the users and queues the entry exposes (IP Office itself cannot restrict MTCTI-3)."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the users and queues of the system."""
+        entry: IPOfficeConfigEntry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        directory = entry.runtime_data.client.directory
+        if user_input is not None:
+            options: dict[str, Any] = {}
+            if not user_input[CONF_ALL_USERS]:
+                options[CONF_USERS] = user_input.get(CONF_USERS, [])
+            if not user_input[CONF_ALL_QUEUES]:
+                options[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
+            return self.async_create_entry(data=options)
+        return self.async_show_form(
+            step_id="init", data_schema=_exposure_schema(directory, entry.options, with_all=True)
+        )

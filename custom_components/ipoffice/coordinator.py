@@ -1,0 +1,381 @@
+"""The coordinator of one IP Office: owns the MTCTI-3 client and fans its push updates out to entities.
+
+Nothing polls: the client keeps its models current from notifies and calls its listeners. Entities listen to
+their own user or queue (by guid), so that an update of one user costs one entity update, not thousands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+
+from .const import (
+    CONF_QUEUES,
+    CONF_USERS,
+    DOMAIN,
+    EVENT_CALL,
+    ISSUE_CERTIFICATE_CHANGED,
+    ISSUE_SERVICE_REFUSED,
+    ISSUE_TOO_MANY_CONNECTIONS,
+    LOGGER,
+    MANUFACTURER,
+)
+from .mtcti3 import (
+    Call,
+    CallDirection,
+    CallEvent,
+    CallEventType,
+    IPOfficeClient,
+    LineEntry,
+    Queue,
+    User,
+)
+from .mtcti3.models import LineKind
+
+type IPOfficeConfigEntry = ConfigEntry[IPOfficeCoordinator]
+type UsersCallback = Callable[[list[User]], None]
+type QueuesCallback = Callable[[list[Queue]], None]
+type CallListener = Callable[[str, dict[str, Any]], None]
+
+REPAIR_ISSUES = (ISSUE_CERTIFICATE_CHANGED, ISSUE_SERVICE_REFUSED, ISSUE_TOO_MANY_CONNECTIONS)
+
+_USER_EVENTS: dict[CallEventType, str] = {
+    CallEventType.ANSWERED: "answered",
+    CallEventType.HELD: "held",
+    CallEventType.RESUMED: "resumed",
+    CallEventType.TRANSFERRED: "transferred",
+    CallEventType.ENDED: "ended",
+    CallEventType.MISSED: "missed",
+}
+_QUEUE_EVENTS: dict[CallEventType, str] = {
+    CallEventType.ANSWERED: "answered",
+    CallEventType.ENDED: "ended",
+    CallEventType.ABANDONED: "abandoned",
+}
+
+
+def user_event_type(event: CallEvent) -> str | None:
+    """The event type of a user's call event (None: not a moment the integration reports)."""
+    if event.type is CallEventType.NEW:
+        call = event.call
+        if call.direction in (CallDirection.INBOUND, CallDirection.PICKUP) or (
+            call.direction is CallDirection.UNDEFINED and call.is_ringing
+        ):
+            return "incoming"
+        return "outgoing"
+    return _USER_EVENTS.get(event.type)
+
+
+def queue_event_type(event: CallEvent) -> str | None:
+    """The event type of a queue's call event."""
+    if event.type is CallEventType.NEW:
+        return "queued" if event.call.is_ringing else None
+    return _QUEUE_EVENTS.get(event.type)
+
+
+def _iso(timestamp: float) -> str | None:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
+
+
+def call_details(event: CallEvent) -> dict[str, Any]:
+    """The details of a call event, as event entity attributes and bus event data carry them."""
+    call: Call = event.call
+    other = call.other_party
+    return {
+        "call_id": call.call_id,
+        "direction": call.direction.name.lower(),
+        "state": call.state.name.lower(),
+        "previous_state": event.previous_state.name.lower() if event.previous_state is not None else None,
+        "other_party_number": other.number if other else None,
+        "other_party_name": other.name if other else None,
+        "called_number": call.called_party or None,
+        "queue_name": call.queue_name or None,
+        "gcid": call.gcid or None,
+        "started": _iso(call.started),
+        "timestamp": _iso(event.timestamp),
+        "duration": round(event.duration, 1),
+    }
+
+
+class IPOfficeCoordinator:
+    """Runs one MTCTI-3 connection and tells entities what changed."""
+
+    def __init__(self, hass: HomeAssistant, entry: IPOfficeConfigEntry, client: IPOfficeClient) -> None:
+        """Initialise the coordinator (nothing connects before :meth:`async_start`)."""
+        self.hass = hass
+        self.entry = entry
+        self.client = client
+        self.connected = False
+        self.system_identifier: str = entry.unique_id or entry.entry_id
+        self.system_device_id = ""  # set once the system device is registered
+        self._started = False
+        self._unsubs: list[Callable[[], None]] = []
+        self._connection_listeners: list[Callable[[], None]] = []
+        self._system_listeners: list[Callable[[], None]] = []
+        self._call_listeners: dict[str, list[CallListener]] = {}
+        self._user_callbacks: list[UsersCallback] = []
+        self._queue_callbacks: list[QueuesCallback] = []
+        self._pending: dict[str, Callable[[], None]] = {}
+        self._active_calls: dict[tuple[str, int], str] = {}
+        selected_users = entry.options.get(CONF_USERS)
+        selected_queues = entry.options.get(CONF_QUEUES)
+        self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
+        self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
+
+    # --- life cycle -------------------------------------------------------------------------------------------
+
+    async def async_start(self) -> None:
+        """Connect (errors propagate to the caller) and start listening."""
+        client = self.client
+        self._unsubs += [
+            client.add_connection_listener(self._on_connection),
+            client.add_call_listener(self._on_call),
+            client.add_directory_listener(self._on_directory),
+            client.add_park_listener(self._on_park),
+        ]
+        await client.connect()
+        self.connected = True
+        self._started = True
+        calls = [call for user in client.users.values() for call in user.calls.values()]
+        calls += [call for queue in client.queues.values() for call in queue.calls.values()]
+        for call in calls:
+            self._active_calls[(call.owner_guid, call.call_id)] = call.gcid or f"{call.owner_guid}/{call.call_id}"
+        for issue in REPAIR_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, issue)
+        self._remove_stale_devices()
+
+    async def async_stop(self) -> None:
+        """Stop listening and disconnect."""
+        for unsub in (*self._unsubs, *self._pending.values()):
+            unsub()
+        self._unsubs.clear()
+        self._pending.clear()
+        await self.client.disconnect()
+
+    # --- what is exposed ---------------------------------------------------------------------------------------
+
+    def user_exposed(self, guid: str) -> bool:
+        """Whether the entry exposes this user."""
+        return self.selected_users is None or guid in self.selected_users
+
+    def queue_exposed(self, guid: str) -> bool:
+        """Whether the entry exposes this queue."""
+        return self.selected_queues is None or guid in self.selected_queues
+
+    @property
+    def system_device_info(self) -> DeviceInfo:
+        """The device of the IP Office system itself."""
+        system = self.client.system
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.system_identifier)},
+            manufacturer=MANUFACTURER,
+            model="IP Office",
+            name=self.entry.title,
+            sw_version=system.version,
+            configuration_url=f"https://{system.host}:{self.entry.data['port']}/",
+        )
+
+    def user_device_info(self, user: User) -> DeviceInfo:
+        """The device of a user."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, user.guid)},
+            manufacturer=MANUFACTURER,
+            model="User",
+            name=user.name,
+            serial_number=user.extn,
+            via_device_id=self.system_device_id,
+        )
+
+    def queue_device_info(self, queue: Queue) -> DeviceInfo:
+        """The device of a queue."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, queue.guid)},
+            manufacturer=MANUFACTURER,
+            model="Queue",
+            name=queue.name,
+            serial_number=queue.extn,
+            via_device_id=self.system_device_id,
+        )
+
+    # --- listeners for entities --------------------------------------------------------------------------------
+
+    @callback
+    def async_add_connection_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` when the connection is lost or restored."""
+        self._connection_listeners.append(listener)
+        return lambda: self._connection_listeners.remove(listener)
+
+    @callback
+    def async_add_system_listener(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call ``listener`` when the system-wide counters (active and parked calls) change."""
+        self._system_listeners.append(listener)
+        return lambda: self._system_listeners.remove(listener)
+
+    @callback
+    def async_add_call_listener(self, guid: str, listener: CallListener) -> Callable[[], None]:
+        """Call ``listener(event_type, details)`` for each reported moment of a call of that user or queue."""
+        listeners = self._call_listeners.setdefault(guid, [])
+        listeners.append(listener)
+
+        def remove() -> None:
+            listeners.remove(listener)
+            if not listeners:
+                self._call_listeners.pop(guid, None)
+
+        return remove
+
+    @callback
+    def async_register_platform(self, users: UsersCallback, queues: QueuesCallback) -> None:
+        """Hand a platform the exposed users and queues now, and each new one as it appears."""
+        self._user_callbacks.append(users)
+        self._queue_callbacks.append(queues)
+        self.entry.async_on_unload(lambda: self._user_callbacks.remove(users))
+        self.entry.async_on_unload(lambda: self._queue_callbacks.remove(queues))
+        users([user for guid, user in self.client.users.items() if self.user_exposed(guid)])
+        queues([queue for guid, queue in self.client.queues.items() if self.queue_exposed(guid)])
+
+    @property
+    def active_calls(self) -> int:
+        """Calls in progress on the exposed users and queues (a call seen by several of them counts once)."""
+        return len(set(self._active_calls.values()))
+
+    # --- client listeners --------------------------------------------------------------------------------------
+
+    @callback
+    def _on_connection(self, connected: bool) -> None:
+        if connected == self.connected:
+            return
+        self.connected = connected
+        if connected:
+            LOGGER.info("Connection to IP Office %s restored", self.entry.data["host"])
+        else:
+            LOGGER.warning("Connection to IP Office %s lost; reconnecting", self.entry.data["host"])
+        for listener in list(self._connection_listeners):
+            listener()
+
+    @callback
+    def _notify_system(self) -> None:
+        for listener in list(self._system_listeners):
+            listener()
+
+    @callback
+    def _on_park(self, parked: dict[str, Call]) -> None:
+        self._notify_system()
+
+    @callback
+    def _on_call(self, event: CallEvent) -> None:
+        call = event.call
+        guid = call.owner_guid
+        key = (guid, call.call_id)
+        if event.type is CallEventType.ENDED:
+            changed = self._active_calls.pop(key, None) is not None
+        elif event.type in (CallEventType.MISSED, CallEventType.ABANDONED):
+            changed = False  # follows ENDED
+        else:
+            changed = key not in self._active_calls
+            self._active_calls[key] = call.gcid or f"{guid}/{call.call_id}"
+        if changed:
+            self._notify_system()
+        if not self._started or not guid:
+            return
+        user = self.client.users.get(guid)
+        queue = self.client.queues.get(guid) if user is None else None
+        if user is not None and self.user_exposed(guid):
+            event_type, owner, extn, name = user_event_type(event), "user", user.extn, user.name
+        elif queue is not None and self.queue_exposed(guid):
+            event_type, owner, extn, name = queue_event_type(event), "queue", queue.extn, queue.name
+        else:
+            return
+        if event_type is None:
+            return
+        details = call_details(event)
+        for listener in list(self._call_listeners.get(guid, ())):
+            listener(event_type, details)
+        device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, guid), self.entry.entry_id)
+        self.hass.bus.async_fire(
+            EVENT_CALL,
+            {
+                "type": event_type,
+                "device_id": device.id if device else None,
+                "owner": owner,
+                "extension": extn,
+                "name": name,
+                **details,
+            },
+        )
+
+    @callback
+    def _on_directory(self, added: list[LineEntry], removed: list[LineEntry], changed: list[LineEntry]) -> None:
+        for line in added:
+            if (line.kind is LineKind.USER and self.user_exposed(line.guid)) or (
+                line.kind is LineKind.QUEUE and self.queue_exposed(line.guid)
+            ):
+                self._await_new(line)
+        device_registry = dr.async_get(self.hass)
+        for line in removed:
+            if (unsub := self._pending.pop(line.guid, None)) is not None:
+                unsub()
+            if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):
+                LOGGER.debug("Removing %s %s (%s), gone from IP Office", line.kind, line.extn, line.name)
+                device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+        for line in changed:
+            if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):
+                device_registry.async_update_device(device.id, name=line.name, serial_number=line.extn)
+
+    @callback
+    def _await_new(self, line: LineEntry) -> None:
+        """Add the entities of a new user or queue once its subscription has delivered its first notify."""
+        is_user = line.kind is LineKind.USER
+
+        @callback
+        def check(_: object = None) -> None:
+            owner = (self.client.users if is_user else self.client.queues).get(line.guid)
+            if owner is None or not owner.synced:
+                return
+            if (unsub := self._pending.pop(line.guid, None)) is not None:
+                unsub()
+            if isinstance(owner, User):
+                for users_cb in list(self._user_callbacks):
+                    users_cb([owner])
+            else:
+                for queues_cb in list(self._queue_callbacks):
+                    queues_cb([owner])
+
+        if line.guid in self._pending:
+            return
+        if is_user:
+            self._pending[line.guid] = self.client.add_user_listener(check, guid=line.guid)
+        else:
+            self._pending[line.guid] = self.client.add_queue_listener(check, guid=line.guid)
+        check()
+
+    @callback
+    def _remove_stale_devices(self) -> None:
+        """Remove the devices of users and queues that are gone or no longer exposed."""
+        device_registry = dr.async_get(self.hass)
+        keep = {self.system_identifier}
+        keep.update(guid for guid in self.client.users if self.user_exposed(guid))
+        keep.update(guid for guid in self.client.queues if self.queue_exposed(guid))
+        for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
+            if not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers):
+                device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    def device_is_current(self, device: dr.DeviceEntry) -> bool:
+        """Whether a device still stands for something exposed on the IP Office."""
+        for domain, ident in device.identifiers:
+            if domain != DOMAIN:
+                continue
+            if ident == self.system_identifier:
+                return True
+            if (ident in self.client.users and self.user_exposed(ident)) or (
+                ident in self.client.queues and self.queue_exposed(ident)
+            ):
+                return True
+        return False

@@ -1,0 +1,84 @@
+"""Diagnostics of the Avaya IP Office integration (secrets and public phone numbers redacted)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+
+from .const import CONF_QUEUES, CONF_USERS, DOMAIN
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
+
+TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
+# Fields that may hold a number of the public (a caller, a forwarding destination) or personal data.
+NUMBER_FIELDS = {"number", "called_party", "fwdu_number", "fwdb_number", "trunk_did"}
+PERSONAL_FIELDS = {"email"}
+
+
+def _redact_numbers(value: Any, extensions: set[str]) -> Any:
+    """Redact numbers that are not extensions of the system, and personal fields."""
+    if isinstance(value, dict):
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            if (key in PERSONAL_FIELDS and item) or (
+                key in NUMBER_FIELDS and isinstance(item, str) and item and item not in extensions
+            ):
+                result[key] = REDACTED
+            else:
+                result[key] = _redact_numbers(item, extensions)
+        return result
+    if isinstance(value, (list, tuple)):
+        return [_redact_numbers(item, extensions) for item in value]
+    return value
+
+
+def _extensions(coordinator: IPOfficeCoordinator) -> set[str]:
+    return {line.extn for line in coordinator.client.directory.values()}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> dict[str, Any]:
+    """Diagnostics of the entry: the connection, the system and what is exposed."""
+    coordinator = entry.runtime_data
+    client = coordinator.client
+    options = entry.options
+    return {
+        "entry": {
+            "title": entry.title,
+            "data": async_redact_data(dict(entry.data), TO_REDACT),
+            "options": {
+                "users": "all" if CONF_USERS not in options else len(options[CONF_USERS]),
+                "queues": "all" if CONF_QUEUES not in options else len(options[CONF_QUEUES]),
+            },
+        },
+        "connection": {"state": str(client.state), "connected": coordinator.connected},
+        "system": dataclasses.asdict(client.system),
+        "directory": {
+            "users": sum(1 for line in client.directory.values() if line.kind == "user"),
+            "queues": sum(1 for line in client.directory.values() if line.kind == "queue"),
+        },
+        "subscribed": {"users": len(client.users), "queues": len(client.queues)},
+        "active_calls": coordinator.active_calls,
+        "parked_calls": len(client.parked_calls),
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: IPOfficeConfigEntry, device: dr.DeviceEntry
+) -> dict[str, Any]:
+    """Diagnostics of a user or a queue: its model as IP Office reports it."""
+    coordinator = entry.runtime_data
+    client = coordinator.client
+    for domain, ident in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        owner = client.users.get(ident) or client.queues.get(ident)
+        if owner is not None:
+            return {
+                "kind": "user" if ident in client.users else "queue",
+                "model": _redact_numbers(dataclasses.asdict(owner), _extensions(coordinator)),
+            }
+    return await async_get_config_entry_diagnostics(hass, entry)

@@ -1,0 +1,155 @@
+"""Base entities of the Avaya IP Office integration: the system, a user and a queue."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .const import DOMAIN
+from .coordinator import IPOfficeCoordinator
+from .mtcti3 import (
+    CommandValidationError,
+    FeatureNotAvailableError,
+    MTCTI3Error,
+    NotConnectedError,
+    Queue,
+    RequestTimeoutError,
+    ResultError,
+    User,
+)
+
+
+async def async_command[T](awaitable: Awaitable[T]) -> T:
+    """Run a client command, turning its errors into translated Home Assistant errors."""
+    try:
+        return await awaitable
+    except FeatureNotAvailableError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="feature_not_available",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except CommandValidationError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_value",
+            translation_placeholders={"field": err.field, "limit": err.limit},
+        ) from err
+    except NotConnectedError as err:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="not_connected") from err
+    except RequestTimeoutError as err:
+        raise HomeAssistantError(translation_domain=DOMAIN, translation_key="request_timeout") from err
+    except ResultError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="command_failed",
+            translation_placeholders={"error": err.meaning, "code": str(int(err.code))},
+        ) from err
+    except MTCTI3Error as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="command_error", translation_placeholders={"error": str(err)}
+        ) from err
+
+
+class IPOfficeEntity(Entity):
+    """An entity of an IP Office: unavailable while the connection is down."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    _last_shown: tuple[bool, Any, Any] | None = None  # what _handle_update last wrote
+
+    def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription) -> None:
+        """Initialise the entity."""
+        self.coordinator = coordinator
+        self.entity_description = description
+
+    @property
+    def available(self) -> bool:
+        """Available while connected."""
+        return self.coordinator.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the connection."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_add_connection_listener(self._handle_update))
+
+    @callback
+    def _handle_update(self, *_: Any) -> None:
+        """Write the state when what the entity shows changed.
+
+        A user's notify reaches every entity of that user (about a dozen), and most notifies change one or two of
+        them: comparing availability, state and extra attributes first saves Home Assistant a state write (and a
+        state_reported event) per unchanged entity.
+        """
+        available = self.available
+        shown = (available, self.state, self.extra_state_attributes) if available else (False, None, None)
+        if shown == self._last_shown:
+            return
+        self._last_shown = shown
+        self.async_write_ha_state()
+
+
+class IPOfficeSystemEntity(IPOfficeEntity):
+    """An entity of the system device."""
+
+    def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription) -> None:
+        """Initialise the entity."""
+        super().__init__(coordinator, description)
+        self._attr_unique_id = f"{coordinator.system_identifier}_{description.key}"
+        self._attr_device_info = coordinator.system_device_info
+
+
+class IPOfficeUserEntity(IPOfficeEntity):
+    """An entity of a user device, updated by that user's notifies only."""
+
+    def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription, user: User) -> None:
+        """Initialise the entity."""
+        super().__init__(coordinator, description)
+        self.guid = user.guid
+        self._attr_unique_id = f"{user.guid}_{description.key}"
+        self._attr_device_info = coordinator.user_device_info(user)
+
+    @property
+    def user(self) -> User:
+        """The current model of the user."""
+        return self.coordinator.client.users[self.guid]
+
+    @property
+    def available(self) -> bool:
+        """Available while connected and subscribed."""
+        return super().available and self.guid in self.coordinator.client.users
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the user."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.client.add_user_listener(self._handle_update, guid=self.guid))
+
+
+class IPOfficeQueueEntity(IPOfficeEntity):
+    """An entity of a queue device, updated by that queue's notifies only."""
+
+    def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription, queue: Queue) -> None:
+        """Initialise the entity."""
+        super().__init__(coordinator, description)
+        self.guid = queue.guid
+        self._attr_unique_id = f"{queue.guid}_{description.key}"
+        self._attr_device_info = coordinator.queue_device_info(queue)
+
+    @property
+    def queue(self) -> Queue:
+        """The current model of the queue."""
+        return self.coordinator.client.queues[self.guid]
+
+    @property
+    def available(self) -> bool:
+        """Available while connected and subscribed."""
+        return super().available and self.guid in self.coordinator.client.queues
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the queue."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.client.add_queue_listener(self._handle_update, guid=self.guid))

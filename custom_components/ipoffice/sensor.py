@@ -1,0 +1,242 @@
+"""Sensors of the Avaya IP Office integration: phone state, calls, voicemail, queue statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
+from .entity import IPOfficeQueueEntity, IPOfficeSystemEntity, IPOfficeUserEntity
+from .mtcti3 import Call, CallState, Party, PhoneState, Queue, User
+
+PARALLEL_UPDATES = 0
+
+type StateType = str | int | datetime | None
+
+
+def current_call(user: User) -> Call | None:
+    """The call that matters most now: a connected one, else a ringing one, else any."""
+    calls = sorted(user.calls.values(), key=lambda call: call.started)
+    for wanted in (lambda c: c.state is CallState.CONNECTED, lambda c: c.is_ringing, lambda c: True):
+        for call in calls:
+            if wanted(call):
+                return call
+    return None
+
+
+def _other_party(user: User) -> Party | None:
+    call = current_call(user)
+    return call.other_party if call is not None else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserSensorDescription(SensorEntityDescription):
+    """A sensor of a user."""
+
+    value_fn: Callable[[User], StateType]
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSensorDescription(SensorEntityDescription):
+    """A sensor of a queue."""
+
+    value_fn: Callable[[Queue], StateType]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SystemSensorDescription(SensorEntityDescription):
+    """A sensor of the system."""
+
+    value_fn: Callable[[IPOfficeCoordinator], StateType]
+
+
+PHONE_STATES = [state.name.lower() for state in PhoneState]
+
+
+def _longest_waiting(queue: Queue) -> datetime | None:
+    waiting = queue.waiting_calls
+    if not waiting or not waiting[0].started:
+        return None
+    return datetime.fromtimestamp(waiting[0].started, UTC)
+
+
+USER_SENSORS: tuple[UserSensorDescription, ...] = (
+    UserSensorDescription(
+        key="phone_state",
+        translation_key="phone_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=PHONE_STATES,
+        value_fn=lambda user: user.phone_state.name.lower(),
+    ),
+    UserSensorDescription(
+        key="active_calls",
+        translation_key="active_calls",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda user: len(user.calls),
+    ),
+    UserSensorDescription(
+        key="other_party_number",
+        translation_key="other_party_number",
+        value_fn=lambda user: (party.number or None) if (party := _other_party(user)) else None,
+    ),
+    UserSensorDescription(
+        key="other_party_name",
+        translation_key="other_party_name",
+        value_fn=lambda user: (party.name or None) if (party := _other_party(user)) else None,
+    ),
+    UserSensorDescription(
+        key="voicemail_new",
+        translation_key="voicemail_new",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda user: user.mailbox.new if user.mailbox else None,
+    ),
+    UserSensorDescription(
+        key="logged_in_extension",
+        translation_key="logged_in_extension",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda user: user.logged_in_extn or None,
+    ),
+)
+
+MISSED_CALLS = SensorEntityDescription(
+    key="missed_calls", translation_key="missed_calls", state_class=SensorStateClass.TOTAL_INCREASING
+)
+
+QUEUE_SENSORS: tuple[QueueSensorDescription, ...] = (
+    QueueSensorDescription(
+        key="calls_waiting",
+        translation_key="calls_waiting",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda queue: len(queue.waiting_calls),
+    ),
+    QueueSensorDescription(
+        key="longest_waiting",
+        translation_key="longest_waiting",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=_longest_waiting,
+    ),
+    QueueSensorDescription(
+        key="agents_available",
+        translation_key="agents_available",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda queue: sum(1 for member in queue.members if not member.disabled),
+    ),
+    QueueSensorDescription(
+        key="voicemail_new",
+        translation_key="voicemail_new",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda queue: queue.mailbox.new if queue.mailbox else None,
+    ),
+)
+
+SYSTEM_SENSORS: tuple[SystemSensorDescription, ...] = (
+    SystemSensorDescription(
+        key="active_calls",
+        translation_key="active_calls",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda coordinator: coordinator.active_calls,
+    ),
+    SystemSensorDescription(
+        key="parked_calls",
+        translation_key="parked_calls",
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn=lambda coordinator: len(coordinator.client.parked_calls),
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: IPOfficeConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Set up the sensors of the system, each user and each queue."""
+    coordinator = entry.runtime_data
+    async_add_entities(IPOfficeSystemSensor(coordinator, description) for description in SYSTEM_SENSORS)
+
+    @callback
+    def add_users(users: list[User]) -> None:
+        entities: list[SensorEntity] = []
+        for user in users:
+            entities.extend(IPOfficeUserSensor(coordinator, description, user) for description in USER_SENSORS)
+            entities.append(IPOfficeMissedCallsSensor(coordinator, MISSED_CALLS, user))
+        async_add_entities(entities)
+
+    @callback
+    def add_queues(queues: list[Queue]) -> None:
+        async_add_entities(
+            IPOfficeQueueSensor(coordinator, description, queue) for queue in queues for description in QUEUE_SENSORS
+        )
+
+    coordinator.async_register_platform(add_users, add_queues)
+
+
+class IPOfficeUserSensor(IPOfficeUserEntity, SensorEntity):
+    """A sensor of a user."""
+
+    entity_description: UserSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The state, read from the user's model."""
+        return self.entity_description.value_fn(self.user)
+
+
+class IPOfficeQueueSensor(IPOfficeQueueEntity, SensorEntity):
+    """A sensor of a queue."""
+
+    entity_description: QueueSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The state, read from the queue's model."""
+        return self.entity_description.value_fn(self.queue)
+
+
+class IPOfficeSystemSensor(IPOfficeSystemEntity, SensorEntity):
+    """A sensor of the system."""
+
+    entity_description: SystemSensorDescription
+
+    @property
+    def native_value(self) -> StateType:
+        """The state, counted by the coordinator."""
+        return self.entity_description.value_fn(self.coordinator)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the system counters."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_add_system_listener(self._handle_update))
+
+
+class IPOfficeMissedCallsSensor(IPOfficeUserEntity, RestoreSensor):
+    """Calls to the user that ended unanswered, counted since the entity was created (kept over restarts)."""
+
+    _attr_native_value: int = 0
+
+    async def async_added_to_hass(self) -> None:
+        """Restore the count and follow the user's calls."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_sensor_data()) is not None and isinstance(
+            last.native_value, (int, float)
+        ):
+            self._attr_native_value = int(last.native_value)
+        self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
+
+    @callback
+    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
+        if event_type == "missed":
+            self._attr_native_value += 1
+            self.async_write_ha_state()

@@ -1,0 +1,97 @@
+"""Texts of the Avaya IP Office integration: forwarding destination and absence text of a user."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from homeassistant.components.text import TextEntity, TextEntityDescription
+from homeassistant.const import EntityCategory
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import IPOfficeConfigEntry
+from .entity import IPOfficeUserEntity, async_command
+from .mtcti3 import AbsenceMessage, IPOfficeClient, Queue, User, UserFeature
+from .mtcti3.const import ABSENCE_TEXT_MAX
+
+PARALLEL_UPDATES = 1
+
+# A forwarding destination is a dial string: digits, * and #, and names of short codes are not accepted here.
+FORWARD_PATTERN = r"^[0-9*#+]*$"
+FORWARD_MAX = 32
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserTextDescription(TextEntityDescription):
+    """A text of a user, offered only when featuresavailable allows changing it."""
+
+    feature: UserFeature
+    value_fn: Callable[[User], str]
+    set_fn: Callable[[IPOfficeClient, User, str], Awaitable[None]]
+
+
+def _set_absence(client: IPOfficeClient, user: User, text: str) -> Awaitable[None]:
+    if not text:
+        return client.set_absence(user, None)
+    return client.set_absence(user, AbsenceMessage.CUSTOM, text)
+
+
+USER_TEXTS: tuple[UserTextDescription, ...] = (
+    UserTextDescription(
+        key="forward_destination",
+        translation_key="forward_destination",
+        entity_category=EntityCategory.CONFIG,
+        feature=UserFeature.FWDU,
+        native_max=FORWARD_MAX,
+        pattern=FORWARD_PATTERN,
+        value_fn=lambda user: user.fwdu_number,
+        set_fn=lambda client, user, number: client.set_forward_unconditional(user, user.fwdu, number=number),
+    ),
+    UserTextDescription(
+        key="absence_text",
+        translation_key="absence_text",
+        entity_category=EntityCategory.CONFIG,
+        feature=UserFeature.ABSENCE,
+        native_max=ABSENCE_TEXT_MAX,
+        value_fn=lambda user: user.absence.text if user.absence else "",
+        set_fn=_set_absence,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: IPOfficeConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Set up the texts of each user."""
+    coordinator = entry.runtime_data
+
+    @callback
+    def add_users(users: list[User]) -> None:
+        async_add_entities(
+            IPOfficeUserText(coordinator, description, user)
+            for user in users
+            for description in USER_TEXTS
+            if user.can(description.feature)
+        )
+
+    @callback
+    def add_queues(queues: list[Queue]) -> None:
+        """Queues have no texts."""
+
+    coordinator.async_register_platform(add_users, add_queues)
+
+
+class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
+    """A text of a user."""
+
+    entity_description: UserTextDescription
+
+    @property
+    def native_value(self) -> str:
+        """The value, read from the user's model."""
+        return self.entity_description.value_fn(self.user)
+
+    async def async_set_value(self, value: str) -> None:
+        """Change it at the IP Office."""
+        await async_command(self.entity_description.set_fn(self.coordinator.client, self.user, value))

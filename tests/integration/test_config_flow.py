@@ -1,0 +1,357 @@
+"""Tests of the config flow: every step, every error, reauth, reconfigure and options."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest.mock import patch
+
+import pytest
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipoffice import config_flow
+from custom_components.ipoffice.const import (
+    CONF_ALL_QUEUES,
+    CONF_ALL_USERS,
+    CONF_FINGERPRINT,
+    CONF_QUEUES,
+    CONF_TLS_MODE,
+    CONF_USERS,
+    DOMAIN,
+    TLS_INSECURE,
+    TLS_PINNED,
+    TLS_VERIFY,
+)
+from custom_components.ipoffice.mtcti3 import RequestTimeoutError, TLSError, TLSMode
+from simulator import Simulator, SimulatorConfig
+
+from .conftest import PASSWORD, USERNAME, entry_data, guid_of
+
+OTHER_FINGERPRINT = ":".join(["AB"] * 32)
+
+
+def _user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
+    return {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD, **changes}
+
+
+async def _start(hass: HomeAssistant) -> dict[str, Any]:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return result  # type: ignore[return-value]
+
+
+async def _to_certificate(hass: HomeAssistant, sim: Simulator, **changes: Any) -> dict[str, Any]:
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, **changes))
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    return result  # type: ignore[return-value]
+
+
+async def test_trust_certificate(hass: HomeAssistant, sim: Simulator) -> None:
+    """A self-signed certificate is shown and pinned when the user trusts it."""
+    result = await _to_certificate(hass, sim)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "IP Office 127.0.0.1"
+    assert result["data"] == entry_data(sim)
+    assert result["options"] == {}
+    assert result["result"].unique_id == sim.fingerprint
+    await hass.async_block_till_done()
+
+
+async def test_disable_verification(hass: HomeAssistant, sim: Simulator) -> None:
+    """Turning verification off is its own choice and stores no fingerprint."""
+    result = await _to_certificate(hass, sim)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "disable_verification"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == entry_data(sim, tls_mode=TLS_INSECURE, fingerprint=None)
+    await hass.async_block_till_done()
+
+
+async def test_cancel_certificate(hass: HomeAssistant, sim: Simulator) -> None:
+    """Not trusting the certificate ends the flow."""
+    result = await _to_certificate(hass, sim)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "certificate_not_trusted"
+
+
+async def test_verified_certificate(hass: HomeAssistant, sim: Simulator) -> None:
+    """A certificate the system trusts needs no question (verification is played by an insecure client)."""
+    real = config_flow.IPOfficeClient
+
+    def verify_is_insecure(*args: Any, **kwargs: Any) -> Any:
+        if kwargs["tls"] is TLSMode.VERIFY:
+            kwargs["tls"] = TLSMode.INSECURE
+        return real(*args, **kwargs)
+
+    with patch.object(config_flow, "IPOfficeClient", side_effect=verify_is_insecure):
+        result = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TLS_MODE] == TLS_VERIFY
+    assert result["data"][CONF_FINGERPRINT] is None
+    await hass.async_block_till_done()
+
+
+async def test_cannot_connect_then_recover(hass: HomeAssistant, sim: Simulator) -> None:
+    """A wrong port shows cannot_connect; the right one continues."""
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, port=1))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.MENU
+
+
+async def test_fingerprint_tls_error(hass: HomeAssistant, sim: Simulator) -> None:
+    """A TLS failure while reading the certificate is a TLS error."""
+    result = await _start(hass)
+    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", side_effect=TLSError("bad")):
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["errors"] == {"base": "tls_error"}
+
+
+async def test_invalid_auth_after_trust(hass: HomeAssistant, sim: Simulator) -> None:
+    """A wrong password after trusting the certificate; the trust is kept when it is corrected."""
+    result = await _to_certificate(hass, sim, password="wrong")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TLS_MODE] == TLS_PINNED
+    await hass.async_block_till_done()
+
+
+async def test_insecure_choice_is_kept(hass: HomeAssistant, sim: Simulator) -> None:
+    """After choosing not to verify, a corrected password does not ask again."""
+    result = await _to_certificate(hass, sim, password="wrong")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "disable_verification"})
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_TLS_MODE] == TLS_INSECURE
+    await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [("refuse_service", "service_refused"), ("refuse_auth", "invalid_auth")],
+)
+async def test_refused(hass: HomeAssistant, sim: Simulator, fault: str, error: str) -> None:
+    """The IP Office refuses the service or the service user."""
+    result = await _to_certificate(hass, sim)
+    setattr(sim.faults, fault, True)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    assert result["errors"] == {"base": error}
+
+
+async def test_too_many_connections(hass: HomeAssistant) -> None:
+    """The IP Office already has its 10 connections."""
+    async with Simulator(SimulatorConfig(max_connections=0)) as sim:
+        result = await _to_certificate(hass, sim)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+        assert result["errors"] == {"base": "too_many_connections"}
+
+
+async def test_pinned_mismatch_is_tls_error(hass: HomeAssistant, sim: Simulator) -> None:
+    """A certificate other than the one shown fails the pinned connection."""
+    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
+        result = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+        assert result["type"] is FlowResultType.MENU
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+    assert result["errors"] == {"base": "tls_error"}
+
+
+@pytest.mark.parametrize(
+    ("side_effect", "error"),
+    [(RequestTimeoutError("slow"), "cannot_connect"), (RuntimeError("boom"), "unknown")],
+)
+async def test_connect_errors(hass: HomeAssistant, sim: Simulator, side_effect: Exception, error: str) -> None:
+    """Other failures of the client."""
+    result = await _to_certificate(hass, sim)
+    with patch("custom_components.ipoffice.config_flow.IPOfficeClient.connect", side_effect=side_effect):
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+    assert result["errors"] == {"base": error}
+
+
+async def test_already_configured(hass: HomeAssistant, sim: Simulator) -> None:
+    """The same IP Office (same certificate) cannot be added twice."""
+    MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=entry_data(sim)).add_to_hass(hass)
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_large_system_asks(hass: HomeAssistant, sim: Simulator) -> None:
+    """On a system with many users the flow asks which users and queues to expose."""
+    with patch("custom_components.ipoffice.config_flow.LARGE_SYSTEM_USERS", 5):
+        result = await _to_certificate(hass, sim)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "select"
+    assert result["description_placeholders"] == {"users": "12"}
+    users = [guid_of(sim, "2001"), guid_of(sim, "2002")]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERS: users, CONF_QUEUES: [guid_of(sim, "2501")]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["options"] == {CONF_USERS: users, CONF_QUEUES: [guid_of(sim, "2501")]}
+    await hass.async_block_till_done()
+
+
+# --- reauthentication ------------------------------------------------------------------------------------------
+
+
+async def test_reauth(hass: HomeAssistant, sim: Simulator) -> None:
+    """A new password is checked and stored; the entry reloads."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="x", data=entry_data(sim, password="old"))
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USERNAME, CONF_PASSWORD: "still-wrong"}
+    )
+    assert result["errors"] == {"base": "invalid_auth"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_PASSWORD] == PASSWORD
+    await hass.async_block_till_done()
+
+
+# --- reconfiguration -------------------------------------------------------------------------------------------
+
+
+async def test_reconfigure(hass: HomeAssistant, sim: Simulator) -> None:
+    """The address changes (the same certificate needs no question)."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=entry_data(sim, port=1))
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: 2})
+    assert result["errors"] == {"base": "cannot_connect"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PORT] == sim.port
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_to_other_entry(hass: HomeAssistant, sim: Simulator) -> None:
+    """Pointing an entry at a system another entry has is refused."""
+    MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=entry_data(sim)).add_to_hass(hass)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id="other", data=entry_data(sim, port=1))
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_reconfigure_new_certificate(hass: HomeAssistant, sim: Simulator) -> None:
+    """A pinned entry whose system presents another certificate asks to trust it."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="system", data=entry_data(sim, fingerprint=OTHER_FINGERPRINT, password="wrong")
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "invalid_auth"}
+    hass.config_entries.async_update_entry(entry, data={**entry.data, CONF_PASSWORD: PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_FINGERPRINT] == sim.fingerprint
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_verify_mode(hass: HomeAssistant, sim: Simulator) -> None:
+    """An entry that verified certificates is offered the choice when verification fails."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, unique_id="system", data=entry_data(sim, tls_mode=TLS_VERIFY, fingerprint=None)
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    assert result["type"] is FlowResultType.MENU
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "disable_verification"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_TLS_MODE] == TLS_INSECURE
+    await hass.async_block_till_done()
+
+
+# --- options ---------------------------------------------------------------------------------------------------
+
+
+async def test_options_not_loaded(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
+    """The users and queues can only be chosen while connected."""
+    config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "not_loaded"
+
+
+async def test_options(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
+    """Choosing users and queues reloads the entry with only those."""
+    entry = init_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "init"
+    alice = guid_of(sim, "2001")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_ALL_USERS: False, CONF_USERS: [alice], CONF_ALL_QUEUES: False, CONF_QUEUES: []},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {CONF_USERS: [alice], CONF_QUEUES: []}
+    await hass.async_block_till_done()
+    assert set(entry.runtime_data.client.users) == {alice}
+    assert entry.runtime_data.client.queues == {}
+
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_ALL_USERS: True, CONF_ALL_QUEUES: True}
+    )
+    assert entry.options == {}
+    await hass.async_block_till_done()
+    assert len(entry.runtime_data.client.users) == 12

@@ -1,0 +1,180 @@
+"""Tests of setting up and unloading, setup errors, repairs, availability and dynamic devices."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipoffice import async_remove_config_entry_device
+from custom_components.ipoffice.const import DOMAIN
+from simulator import Simulator, SimulatorConfig
+
+from .conftest import SYSTEM_ID, entity_id, entry_data, guid_of, settle
+
+OTHER_FINGERPRINT = ":".join(["AB"] * 32)
+
+
+async def _wait_for(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - the condition is the client's state, no event to wait on
+            await asyncio.sleep(0.02)
+
+
+async def test_setup_and_unload(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
+    """The entry connects, creates the system device and disconnects on unload."""
+    entry = config_entry = init_integration
+    assert entry.state is ConfigEntryState.LOADED
+    assert sim.connection_count == 1
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SYSTEM_ID), config_entry.entry_id)
+    assert device is not None
+    assert device.sw_version is not None
+    assert device.model == "IP Office"
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    await _wait_for(lambda: sim.connection_count == 0)
+
+
+async def test_auth_failure_starts_reauth(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """A refused service user starts reauthentication."""
+    sim.faults.refuse_auth = True
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+    assert [flow["context"]["source"] for flow in flows] == ["reauth"]
+
+
+async def test_service_refused(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """A system without licences is retried and raises a repair issue, removed once it works."""
+    sim.faults.refuse_service = True
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "service_refused") is not None
+    sim.faults.refuse_service = False
+    await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "service_refused") is None
+
+
+async def test_too_many_connections(hass: HomeAssistant) -> None:
+    """A system with all its connections taken is retried and raises a repair issue."""
+    async with Simulator(SimulatorConfig(max_connections=0)) as sim:
+        entry = MockConfigEntry(domain=DOMAIN, unique_id=SYSTEM_ID, data=entry_data(sim))
+        entry.add_to_hass(hass)
+        await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert ir.async_get(hass).async_get_issue(DOMAIN, "too_many_connections") is not None
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_certificate_changed(hass: HomeAssistant, sim: Simulator) -> None:
+    """Another certificate than the pinned one stops the entry and raises a repair issue."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=SYSTEM_ID, data=entry_data(sim, fingerprint=OTHER_FINGERPRINT))
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "certificate_changed") is not None
+
+
+async def test_cannot_connect(hass: HomeAssistant, sim: Simulator) -> None:
+    """An unreachable system is retried."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=SYSTEM_ID, data=entry_data(sim, port=1))
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+
+async def test_unavailable_and_recovery(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Everything is unavailable while the connection is down; logged once when lost and once when back."""
+    coordinator = init_integration.runtime_data
+    coordinator.client.backoff_base = 0.05
+    connectivity = entity_id(hass, "binary_sensor", f"{SYSTEM_ID}_connectivity")
+    phone = entity_id(hass, "sensor", f"{guid_of(sim, '2001')}_phone_state")
+    assert hass.states.get(connectivity).state == STATE_ON
+    sim.faults.refuse_auth = True
+    sim.faults.drop_all()
+    await _wait_for(lambda: not coordinator.connected)
+    await hass.async_block_till_done()
+    assert hass.states.get(connectivity).state == STATE_OFF
+    assert hass.states.get(phone).state == STATE_UNAVAILABLE
+    await asyncio.sleep(0.3)  # a few refused reconnects
+    sim.faults.refuse_auth = False
+    await _wait_for(lambda: coordinator.connected)
+    await hass.async_block_till_done()
+    assert hass.states.get(connectivity).state == STATE_ON
+    assert hass.states.get(phone).state == "idle"
+    messages = [record.getMessage() for record in caplog.records if record.name == "custom_components.ipoffice"]
+    assert sum("lost" in message for message in messages) == 1
+    assert sum("restored" in message for message in messages) == 1
+
+
+async def test_dynamic_devices(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
+    """Users added on the IP Office appear, renamed ones are renamed, removed ones disappear."""
+    config_entry = init_integration
+    registry = dr.async_get(hass)
+    guid = sim.add_user(extn="2020", name="New User")
+    await settle(hass, sim)
+    await _wait_for(lambda: registry.async_get_device_by_identifier((DOMAIN, guid), config_entry.entry_id) is not None)
+    await hass.async_block_till_done()
+    assert hass.states.get(entity_id(hass, "sensor", f"{guid}_phone_state")).state == "idle"
+
+    sim.change_user("2020", name="Renamed User")
+    await settle(hass, sim)
+    device = registry.async_get_device_by_identifier((DOMAIN, guid), config_entry.entry_id)
+    assert device is not None
+    assert device.name == "Renamed User"
+
+    sim.remove_user("2020")
+    await settle(hass, sim)
+    assert registry.async_get_device_by_identifier((DOMAIN, guid), config_entry.entry_id) is None
+    assert hass.states.get(f"sensor.{device.name.lower().replace(' ', '_')}_phone_state") is None
+
+
+async def test_unexposed_new_user(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """A new user is not exposed when the entry lists its users."""
+    config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(config_entry, options={"users": [guid_of(sim, "2001")]})
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    guid = sim.add_user(extn="2020", name="New User")
+    await settle(hass, sim)
+    assert dr.async_get(hass).async_get_device_by_identifier((DOMAIN, guid), config_entry.entry_id) is None
+
+
+async def test_stale_devices(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """Devices of users that are gone are removed at setup; only those can be removed by hand."""
+    config_entry.add_to_hass(hass)
+    registry = dr.async_get(hass)
+    stale = registry.async_get_or_create(config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "0" * 32)})
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get(stale.id) is None
+
+    alice = registry.async_get_device_by_identifier((DOMAIN, guid_of(sim, "2001")), config_entry.entry_id)
+    system = registry.async_get_device_by_identifier((DOMAIN, SYSTEM_ID), config_entry.entry_id)
+    assert alice is not None
+    assert system is not None
+    assert not await async_remove_config_entry_device(hass, config_entry, alice)
+    assert not await async_remove_config_entry_device(hass, config_entry, system)
+    gone = registry.async_get_or_create(
+        config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "1" * 32), ("other", "x")}
+    )
+    assert await async_remove_config_entry_device(hass, config_entry, gone)
