@@ -1,0 +1,645 @@
+"""Actions of the Avaya IP Office integration: call control, user settings and queues.
+
+Every action targets a user or a queue: its device (``device_id``) or one of its entities (``entity_id``). The
+entry is the constraint: MTCTI-3 can control every phone, so an action acts only on a user or queue that a loaded
+entry of this integration exposes. A call action acts on the call ``call_id`` (the ``call_id`` of the
+``ipoffice_call`` event), or, without one, on the only call that fits (the ringing call to answer, the connected
+call to hold, the held call to take off hold, the only call otherwise).
+
+The actions are a table: one :class:`Action` per action, with the fields it takes, what it targets, how it picks
+its call and which ``featuresavailable`` bit it needs, and a one-line function that calls the client. Everything
+the spec limits is validated by the schema before anything is sent; the client checks again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import probatio as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import service
+
+from .const import DOMAIN
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
+from .entity import async_command
+from .mtcti3 import (
+    AbsenceMessage,
+    Call,
+    CallFeature,
+    CallState,
+    IPOfficeClient,
+    LineKind,
+    MakeCallType,
+    Queue,
+    ResultError,
+    TransferType,
+    User,
+)
+from .mtcti3.const import (
+    ABSENCE_TEXT_MAX,
+    ACCOUNT_CODE_MAX,
+    AUTH_CODE_MAX,
+    DTMF_MAX,
+    PARK_SLOT_MAX,
+    TAG_MAX,
+    TRANSFER_TARGET_MAX,
+)
+from .select import SERVICE_MODES
+
+ATTR_CALL_ID: Final = "call_id"
+INT32_MAX: Final = 0x7FFFFFFF
+EXTENSION_MAX: Final = 31
+SHORT_CODE_VALUE_MAX: Final = 127
+
+USER: Final = frozenset({"user"})
+QUEUE: Final = frozenset({"queue"})
+USER_OR_QUEUE: Final = frozenset({"user", "queue"})
+
+CALL_TYPES: Final = {
+    "page": MakeCallType.PAGE,
+    "force_feed": MakeCallType.FORCEFEED,
+    "intrude": MakeCallType.INTRUDE,
+    "pickup": MakeCallType.PICKUP,
+    "camp_on": MakeCallType.CAMPON,
+    "meetme": MakeCallType.MEETME,
+}
+TRANSFER_TYPES: Final = {
+    "voicemail": TransferType.VOICEMAIL,
+    "page": TransferType.PAGE,
+    "force_answer": TransferType.FORCE_AUTOANSWER,
+    "intrude": TransferType.INTRUDE,
+    "priority_call": TransferType.PRIORITY_CALL,
+    "camp_on": TransferType.CAMPON,
+    "whisper": TransferType.WHISPER,
+    "inclusion": TransferType.INCLUSION,
+    "meetme": TransferType.MEETME,
+    "fne": TransferType.FNE,
+}
+ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
+DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
+MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
+
+
+def _text(minimum: int, maximum: int) -> vol.All[Any]:
+    return vol.All(cv.string, vol.Length(min=minimum, max=maximum))
+
+
+def _digits(minimum: int, maximum: int) -> vol.All[Any]:
+    pattern = rf"^[0-9*#]{{{minimum},{maximum}}}$"
+    return vol.All(cv.string, vol.Match(pattern, msg=f"must be {minimum} to {maximum} of 0-9 * #"))
+
+
+def _count(minimum: int = 0, maximum: int = INT32_MAX) -> vol.All[Any]:
+    return vol.All(vol.Coerce(int), vol.Range(min=minimum, max=maximum))
+
+
+TARGET: Final = _text(1, TRANSFER_TARGET_MAX)
+EXTENSION: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
+ENABLED: Final = {vol.Required("enabled"): cv.boolean}
+DESTINATION_MAX: Final = TRANSFER_TARGET_MAX
+
+
+def _invalid(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
+    """The user's input is wrong: a translated ServiceValidationError."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=translation_key, translation_placeholders=placeholders
+    )
+
+
+# --- targets -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """The user or queue an action acts on, in the entry that exposes it."""
+
+    coordinator: IPOfficeCoordinator
+    guid: str
+    name: str
+    kind: str  # "user" or "queue"
+
+    @property
+    def client(self) -> IPOfficeClient:
+        """The client of the entry."""
+        return self.coordinator.client
+
+    @property
+    def model(self) -> User | Queue:
+        """The current model of the user or queue."""
+        if self.kind == "user":
+            return self.client.users[self.guid]
+        return self.client.queues[self.guid]
+
+
+def resolve_owner(hass: HomeAssistant, data: Mapping[str, Any], kinds: frozenset[str]) -> Owner:
+    """The exposed user or queue that ``device_id`` / ``entity_id`` of an action stand for."""
+    device_id: str | None = data.get(ATTR_DEVICE_ID)
+    if (entity_id := data.get(ATTR_ENTITY_ID)) is not None:
+        entity = er.async_get(hass).async_get(entity_id)
+        if entity is None or entity.platform != DOMAIN or entity.device_id is None:
+            raise _invalid(translation_key="not_our_entity", entity=entity_id)
+        if device_id is not None and device_id != entity.device_id:
+            raise _invalid(translation_key="target_mismatch", entity=entity_id)
+        device_id = entity.device_id
+    device = dr.async_get(hass).async_get(device_id or "")
+    if device is None:
+        raise _invalid(translation_key="unknown_device", device=str(device_id))
+    label = device.name_by_user or device.name or device.id
+    entry: IPOfficeConfigEntry | None = next(
+        (
+            found
+            for entry_id in device.config_entries
+            if (found := hass.config_entries.async_get_entry(entry_id)) is not None and found.domain == DOMAIN
+        ),
+        None,
+    )
+    if entry is None:
+        raise _invalid(translation_key="not_our_device", device=label)
+    if entry.state is not ConfigEntryState.LOADED:
+        raise _invalid(translation_key="entry_not_loaded", device=label, title=entry.title)
+    coordinator = entry.runtime_data
+    client = coordinator.client
+    for domain, guid in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        if "user" in kinds and guid in client.users and coordinator.user_exposed(guid):
+            return Owner(coordinator, guid, label, "user")
+        if "queue" in kinds and guid in client.queues and coordinator.queue_exposed(guid):
+            return Owner(coordinator, guid, label, "queue")
+    if kinds == USER:
+        raise _invalid(translation_key="not_a_user", device=label)
+    if kinds == QUEUE:
+        raise _invalid(translation_key="not_a_queue", device=label)
+    raise _invalid(translation_key="not_a_user_or_queue", device=label)
+
+
+# --- the table -----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallRule:
+    """How a call action picks its call and what featuresavailable must offer."""
+
+    feature: CallFeature
+    prefer: Callable[[Call], bool] | None = None  # without call_id: the calls it may act on (None: any)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What an action's function gets: the owner, the call (call actions) and the action data."""
+
+    owner: Owner
+    call: Call | None
+    data: Mapping[str, Any]
+
+    @property
+    def client(self) -> IPOfficeClient:
+        """The client of the entry."""
+        return self.owner.client
+
+    @property
+    def guid(self) -> str:
+        """The guid of the user or queue."""
+        return self.owner.guid
+
+    @property
+    def call_id(self) -> int:
+        """The id of the call (call actions only)."""
+        assert self.call is not None
+        return self.call.call_id
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One action: its name, fields, target, call rule and what it does."""
+
+    name: str
+    run: Callable[[Context], Awaitable[Any]]
+    fields: Mapping[Any, Any] = field(default_factory=dict)
+    targets: frozenset[str] = USER
+    call: CallRule | None = None
+    admin: bool = False
+    response: bool = False  # returns {"reference_id": ...}
+
+    @property
+    def schema(self) -> vol.All[Any]:
+        """The schema of the action data: a target, a call id for call actions, and the action's fields."""
+        keys: dict[Any, Any] = {
+            vol.Optional(ATTR_DEVICE_ID): cv.string,
+            vol.Optional(ATTR_ENTITY_ID): cv.entity_id,
+            **self.fields,
+        }
+        if self.call is not None:
+            keys[vol.Optional(ATTR_CALL_ID)] = _count(1)
+        return vol.All(vol.Schema(keys), cv.has_at_least_one_key(ATTR_DEVICE_ID, ATTR_ENTITY_ID))
+
+
+def _ringing(call: Call) -> bool:
+    return call.is_ringing
+
+
+def _connected(call: Call) -> bool:
+    return call.state is CallState.CONNECTED
+
+
+def _held(call: Call) -> bool:
+    return call.is_held
+
+
+def _pending_transfer(call: Call) -> bool:
+    return call.state is CallState.ONHOLDPENDTRANSFER
+
+
+def _pending_conference(call: Call) -> bool:
+    return call.state is CallState.ONHOLDPENDCONF
+
+
+def _call_action(
+    name: str,
+    feature: CallFeature,
+    run: Callable[[Context], Awaitable[Any]],
+    fields: Mapping[Any, Any] | None = None,
+    *,
+    prefer: Callable[[Call], bool] | None = None,
+    targets: frozenset[str] = USER_OR_QUEUE,
+    admin: bool = False,
+) -> Action:
+    return Action(name, run, fields or {}, targets, CallRule(feature, prefer), admin)
+
+
+def _transfer_target(data: Mapping[str, Any]) -> str:
+    """The BlindTransfer arg1: the target, or the spec's "/type/destination" form (";MODEFROMPIN(pin)")."""
+    target: str = data["target"]
+    kind = data.get("transfer_type")
+    pin = data.get("pin")
+    if pin is not None and kind != "meetme":
+        raise _invalid(translation_key="pin_needs_meetme")
+    if kind is None:
+        return target
+    text = f"/{int(TRANSFER_TYPES[kind])}/{target}"
+    return text if pin is None else f"{text};MODEFROMPIN({pin})"
+
+
+def _member_lref(ctx: Context) -> int:
+    """The lref of the conference member ``member`` names (its number, name or lref)."""
+    assert ctx.call is not None
+    wanted: str = ctx.data["member"]
+    for member in ctx.call.conference_members:
+        if wanted in (member.party.number, member.party.name, str(member.lref)):
+            return member.lref
+    raise _invalid(translation_key="conference_member_not_found", member=wanted, call_id=str(ctx.call.call_id))
+
+
+def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
+    """The extension of an agent to add to (or find in) the queue, checked against IP Office's users."""
+    extn: str = ctx.data["extension"]
+    queue = ctx.owner.model
+    assert isinstance(queue, Queue)
+    if must_be_member:
+        if not any(member.extn == extn for member in queue.members):
+            raise _invalid(translation_key="not_a_member", extension=extn, queue=ctx.owner.name)
+    elif not any(line.kind is LineKind.USER and line.extn == extn for line in ctx.client.directory.values()):
+        raise _invalid(translation_key="unknown_extension", extension=extn)
+    return extn
+
+
+async def _make_call(ctx: Context) -> int:
+    data = ctx.data
+    call_type = data.get("call_type")
+    return await ctx.client.make_call(
+        ctx.guid,
+        data["target"],
+        call_type=None if call_type is None else CALL_TYPES[call_type],
+        account_code=data.get("account_code"),
+        auth_code=data.get("auth_code"),
+        tag=data.get("tag"),
+        withhold_cli=data.get("withhold_cli", False),
+        privacy=data.get("privacy", False),
+    )
+
+
+def _set_absence(ctx: Context) -> Awaitable[None]:
+    return ctx.client.set_absence(ctx.guid, ABSENCE_MESSAGES[ctx.data["message"]], ctx.data.get("text", ""))
+
+
+_F = CallFeature
+TRANSFER_FIELDS: Final = {
+    vol.Required("target"): TARGET,
+    vol.Optional("transfer_type"): vol.In(list(TRANSFER_TYPES)),
+    vol.Optional("pin"): vol.All(cv.string, vol.Match(r"^[0-9]{1,16}$", msg="must be 1 to 16 digits")),
+}
+
+ACTIONS: Final[tuple[Action, ...]] = (
+    # --- calls ---
+    _call_action(
+        "answer",
+        _F.ANSWER,
+        lambda x: x.client.answer_call(x.guid, x.call_id, x.data.get("device")),
+        {vol.Optional("device"): vol.In(DEVICE_HINTS)},
+        prefer=_ringing,
+    ),
+    _call_action("drop", _F.DROP, lambda x: x.client.drop_call(x.guid, x.call_id)),
+    _call_action("hold", _F.HOLD, lambda x: x.client.hold_call(x.guid, x.call_id), prefer=_connected),
+    _call_action("unhold", _F.UNHOLD, lambda x: x.client.unhold_call(x.guid, x.call_id), prefer=_held),
+    _call_action(
+        "blind_transfer",
+        _F.BLIND_TRANSFER,
+        lambda x: x.client.blind_transfer(x.guid, x.call_id, _transfer_target(x.data)),
+        TRANSFER_FIELDS,
+    ),
+    _call_action(
+        "redirect",
+        _F.REDIRECT,
+        lambda x: x.client.redirect_call(x.guid, x.call_id, x.data["target"]),
+        {vol.Required("target"): TARGET},
+        prefer=_ringing,
+    ),
+    _call_action(
+        "park",
+        _F.PARK,
+        lambda x: x.client.park_call(x.guid, x.call_id, x.data["slot"]),
+        {vol.Required("slot"): _digits(1, PARK_SLOT_MAX)},
+    ),
+    _call_action(
+        "setup_transfer",
+        _F.SETUP_TRANSFER,
+        lambda x: x.client.setup_transfer(x.guid, x.call_id, x.data.get("target")),
+        {vol.Optional("target"): TARGET},
+        prefer=_connected,
+        targets=USER,
+    ),
+    _call_action(
+        "complete_transfer",
+        _F.COMPLETE_TRANSFER,
+        lambda x: x.client.complete_transfer(x.guid, x.call_id, x.data.get("other_call_id")),
+        {vol.Optional("other_call_id"): _count(1)},
+        prefer=_pending_transfer,
+        targets=USER,
+    ),
+    _call_action(
+        "setup_conference",
+        _F.SETUP_TRANSFER,
+        lambda x: x.client.setup_conference(x.guid, x.call_id, x.data.get("target")),
+        {vol.Optional("target"): TARGET},
+        prefer=_connected,
+        targets=USER,
+    ),
+    _call_action(
+        "complete_conference",
+        _F.COMPLETE_CONF,
+        lambda x: x.client.complete_conference(x.guid, x.call_id, x.data.get("other_call_ids", ())),
+        {vol.Optional("other_call_ids"): vol.All(cv.ensure_list, [_count(1)])},
+        prefer=_pending_conference,
+        targets=USER,
+    ),
+    _call_action(
+        "add_to_conference",
+        _F.ADD_TO_CONF,
+        lambda x: x.client.add_to_conference(x.guid, x.call_id, x.data["target"]),
+        {vol.Required("target"): TARGET},
+    ),
+    _call_action(
+        "conference_member",
+        _F.ADMIN_CONF_MEMBER,
+        lambda x: x.client.conference_member(x.guid, x.call_id, _member_lref(x), x.data["operation"]),
+        {vol.Required("member"): _text(1, TRANSFER_TARGET_MAX), vol.Required("operation"): vol.In(MEMBER_OPERATIONS)},
+    ),
+    _call_action(
+        "send_dtmf",
+        _F.GENERATE_DIGITS,
+        lambda x: x.client.send_dtmf(x.guid, x.call_id, x.data["digits"]),
+        {vol.Required("digits"): _digits(1, DTMF_MAX)},
+    ),
+    _call_action(
+        "dial",
+        _F.DIAL,
+        lambda x: x.client.dial_digits(x.guid, x.call_id, x.data["digits"]),
+        {vol.Required("digits"): _digits(1, TRANSFER_TARGET_MAX)},
+        targets=USER,
+    ),
+    _call_action(
+        "set_tag",
+        _F.SET_TAG,
+        lambda x: x.client.set_tag(x.guid, x.call_id, x.data.get("tag", "")),
+        {vol.Optional("tag", default=""): _text(0, TAG_MAX)},
+    ),
+    _call_action(
+        "set_account_code",
+        _F.SET_ACCOUNT_CODE,
+        lambda x: x.client.set_account_code(x.guid, x.call_id, x.data["code"]),
+        {vol.Optional("code", default=""): _text(0, ACCOUNT_CODE_MAX)},
+    ),
+    _call_action(
+        "set_auth_code",
+        _F.SET_AUTH_CODE,
+        lambda x: x.client.set_auth_code(x.guid, x.call_id, x.data["code"]),
+        {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX)},
+    ),
+    _call_action("start_recording", _F.CALL_RECORDING_ON, lambda x: x.client.set_recording(x.guid, x.call_id, True)),
+    _call_action("stop_recording", _F.CALL_RECORDING_OFF, lambda x: x.client.set_recording(x.guid, x.call_id, False)),
+    _call_action(
+        "pause_recording",
+        _F.RECORDING_PAUSE_CONTROL,
+        lambda x: x.client.set_recording_paused(x.guid, x.call_id, True),
+    ),
+    _call_action(
+        "resume_recording",
+        _F.RECORDING_PAUSE_CONTROL,
+        lambda x: x.client.set_recording_paused(x.guid, x.call_id, False),
+    ),
+    _call_action("privacy_on", _F.PRIVACY_ON, lambda x: x.client.set_privacy(x.guid, x.call_id, True), targets=USER),
+    _call_action("privacy_off", _F.PRIVACY_OFF, lambda x: x.client.set_privacy(x.guid, x.call_id, False), targets=USER),
+    _call_action("mute", _F.MUTE_ON, lambda x: x.client.set_mute(x.guid, x.call_id, True), targets=USER),
+    _call_action("unmute", _F.MUTE_OFF, lambda x: x.client.set_mute(x.guid, x.call_id, False), targets=USER),
+    _call_action(
+        "push_to_mobile", _F.PUSH_TO_EC500, lambda x: x.client.push_to_mobile(x.guid, x.call_id), targets=USER
+    ),
+    _call_action("force_clear", _F.FORCE_CLEAR, lambda x: x.client.force_clear(x.guid, x.call_id), admin=True),
+    _call_action(
+        "set_priority",
+        _F.SET_PRIORITY,
+        lambda x: x.client.set_priority(x.guid, x.call_id, x.data["priority"]),
+        {vol.Required("priority"): vol.All(vol.Coerce(int), vol.In([1, 2, 3]))},
+        targets=QUEUE,
+    ),
+    _call_action(
+        "finish",
+        _F.FINISH,
+        lambda x: x.client.finish_call(x.guid, x.call_id, x.data.get("immediately", False)),
+        {vol.Optional("immediately", default=False): cv.boolean},
+        targets=QUEUE,
+    ),
+    # --- users ---
+    Action(
+        "make_call",
+        _make_call,
+        {
+            vol.Required("target"): _text(0, TRANSFER_TARGET_MAX),  # empty: dial tone
+            vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
+            vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
+            vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),
+            vol.Optional("tag"): _text(0, TAG_MAX),
+            vol.Optional("withhold_cli", default=False): cv.boolean,
+            vol.Optional("privacy", default=False): cv.boolean,
+        },
+        response=True,
+    ),
+    Action(
+        "unpark",
+        lambda x: x.client.unpark_call(x.guid, x.data["slot"]),
+        {vol.Required("slot"): _digits(1, PARK_SLOT_MAX)},
+        response=True,
+    ),
+    Action("set_do_not_disturb", lambda x: x.client.set_dnd(x.guid, x.data["enabled"]), ENABLED),
+    Action(
+        "set_forward_unconditional",
+        lambda x: x.client.set_forward_unconditional(
+            x.guid, x.data["enabled"], x.data.get("destination"), x.data.get("to_voicemail")
+        ),
+        {
+            **ENABLED,
+            vol.Optional("destination"): _text(0, DESTINATION_MAX),
+            vol.Optional("to_voicemail"): cv.boolean,
+        },
+    ),
+    Action(
+        "set_forward_busy",
+        lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], x.data.get("destination")),
+        {**ENABLED, vol.Optional("destination"): _text(1, DESTINATION_MAX)},
+    ),
+    Action("set_forward_no_answer", lambda x: x.client.set_forward_no_answer(x.guid, x.data["enabled"]), ENABLED),
+    Action(
+        "set_absence",
+        _set_absence,
+        {vol.Required("message"): vol.In(list(ABSENCE_MESSAGES)), vol.Optional("text"): _text(0, ABSENCE_TEXT_MAX)},
+    ),
+    Action("clear_absence", lambda x: x.client.set_absence(x.guid, None)),
+    Action("set_mobile_twinning", lambda x: x.client.set_mobile_twinning(x.guid, x.data["enabled"]), ENABLED),
+    Action(
+        "hot_desk_login",
+        lambda x: x.client.login_extension(x.guid, x.data["extension"]),
+        {vol.Required("extension"): EXTENSION},
+    ),
+    Action(
+        "set_voicemail_counts",
+        lambda x: x.client.set_voicemail_counts(x.guid, x.data["new"], x.data["old"], x.data["saved"]),
+        {
+            vol.Required("new"): _count(),
+            vol.Optional("old", default=0): _count(),
+            vol.Optional("saved", default=0): _count(),
+        },
+    ),
+    Action(
+        "send_short_code",
+        lambda x: x.client.send_short_code(x.guid, x.data["code"], x.data["value"]),
+        {vol.Required("code"): _count(), vol.Optional("value", default=""): _text(0, SHORT_CODE_VALUE_MAX)},
+        admin=True,
+    ),
+    # --- queues ---
+    Action(
+        "set_queue_service_mode",
+        lambda x: x.client.set_queue_service_mode(x.guid, SERVICE_MODES[x.data["mode"]]),
+        {vol.Required("mode"): vol.In(list(SERVICE_MODES))},
+        QUEUE,
+    ),
+    Action("set_queue_voicemail", lambda x: x.client.set_queue_voicemail(x.guid, x.data["enabled"]), ENABLED, QUEUE),
+    Action(
+        "add_queue_member",
+        lambda x: x.client.add_queue_member(x.guid, _queue_member(x, must_be_member=False), not x.data["enabled"]),
+        {vol.Required("extension"): EXTENSION, vol.Optional("enabled", default=True): cv.boolean},
+        QUEUE,
+        admin=True,
+    ),
+    Action(
+        "remove_queue_member",
+        lambda x: x.client.remove_queue_member(x.guid, _queue_member(x, must_be_member=True)),
+        {vol.Required("extension"): EXTENSION},
+        QUEUE,
+        admin=True,
+    ),
+    Action(
+        "set_queue_member_enabled",
+        lambda x: x.client.set_queue_member_enabled(x.guid, _queue_member(x, must_be_member=True), x.data["enabled"]),
+        {vol.Required("extension"): EXTENSION, **ENABLED},
+        QUEUE,
+    ),
+)
+
+
+# --- running an action ---------------------------------------------------------------------------------------------
+
+
+def pick_call(owner: Owner, action: Action, call_id: int | None) -> Call:
+    """The call an action acts on: ``call_id``, or the only call that fits."""
+    rule = action.call
+    assert rule is not None
+    calls = owner.model.calls
+    if call_id is not None:
+        if (found := calls.get(call_id)) is None:
+            raise _invalid(translation_key="call_not_found", call_id=str(call_id), owner=owner.name)
+        return found
+    candidates = [call for call in calls.values() if rule.prefer is None or rule.prefer(call)]
+    if len(candidates) > 1:  # prefer the calls on which the action is available now
+        available = [call for call in candidates if call.features & rule.feature]
+        candidates = available or candidates
+    if not candidates:
+        raise _invalid(translation_key="no_call", owner=owner.name, action=action.name)
+    if len(candidates) > 1:
+        count = str(len(candidates))
+        raise _invalid(translation_key="ambiguous_call", owner=owner.name, action=action.name, count=count)
+    return candidates[0]
+
+
+def check_feature(action: Action, call: Call) -> None:
+    """Refuse an action that the call's featuresavailable does not offer now (0: not reported, not checked)."""
+    assert action.call is not None
+    if call.features and not call.features & action.call.feature:
+        state = call.state.name.lower()
+        raise _invalid(
+            translation_key="action_not_available", action=action.name, call_id=str(call.call_id), state=state
+        )
+
+
+async def _named_errors[T](action: str, awaitable: Awaitable[T]) -> T:
+    """IP Office's refusal as the spec's meaning and name, with the action that was refused."""
+    try:
+        return await awaitable
+    except ResultError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="action_failed",
+            translation_placeholders={"action": action, "error": err.meaning, "name": err.name},
+        ) from err
+
+
+def _handler(hass: HomeAssistant, action: Action) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
+    async def handle(call: ServiceCall) -> ServiceResponse:
+        owner = resolve_owner(hass, call.data, action.targets)
+        target_call = None
+        if action.call is not None:
+            target_call = pick_call(owner, action, call.data.get(ATTR_CALL_ID))
+            check_feature(action, target_call)
+        result = await async_command(_named_errors(action.name, action.run(Context(owner, target_call, call.data))))
+        return {"reference_id": result} if action.response else None
+
+    return handle
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every action of the integration (once, from async_setup)."""
+    for action in ACTIONS:
+        supports = SupportsResponse.OPTIONAL if action.response else SupportsResponse.NONE
+        if action.admin:
+            service.async_register_admin_service(
+                hass, DOMAIN, action.name, _handler(hass, action), action.schema, supports
+            )
+        else:
+            hass.services.async_register(DOMAIN, action.name, _handler(hass, action), action.schema, supports)
