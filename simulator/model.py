@@ -305,7 +305,11 @@ class SystemModel:
             return 5
         if user.extnfault:
             return 6
-        states = {a.state for a in self.user_apps(user)}
+        return self._phonestate_of({a.state for a in self.user_apps(user)})
+
+    @staticmethod
+    def _phonestate_of(states: set[int]) -> int:
+        """The phone state of a logged-in, working user whose call appearances are in ``states``."""
         if states & {S.CONNECTED, S.ONHOLD, S.ONHOLDPENDTRANSFER, S.ONHOLDPENDCONF, S.RINGBACK}:
             return 4
         if states & {S.DIALTONE, S.DIALLING, S.DIALLED}:
@@ -364,8 +368,20 @@ class SystemModel:
                 self.listener.user_changed(self.users[guid])
             elif kind == "queue" and guid in self.queues:
                 self.listener.queue_changed(self.queues[guid])
+        # One pass over the calls, not one per user: commit runs on every call change of a 3000-user system.
+        app_states: dict[bytes | str, set[int]] = {}
+        for call in self.calls:
+            for app in call.apps:
+                if app.owner_kind == "user":
+                    app_states.setdefault(app.owner, set()).add(app.state)
+        no_calls: set[int] = set()
         for user in self.users.values():
-            state = self.phonestate(user)
+            if user.loggedoff:
+                state = 5
+            elif user.extnfault:
+                state = 6
+            else:
+                state = self._phonestate_of(app_states.get(user.guid, no_calls))
             if self._phonestates.get(user.guid, 0) != state:
                 self._phonestates[user.guid] = state
                 self.listener.user_changed(user)

@@ -269,15 +269,17 @@ class Session:
         """Send ``event`` (or, with None, every current call: the first call-control notify)."""
         model = self.sim.model
         view = sub.kind if sub.kind != "parkserver" else "park"
-        body = pb.NotifyCallControl()
         if event is None:
             apps = [a for c in model.calls for a in c.apps if sub.owns(a)]
             lost: list[tuple[Appearance, pb.CallLost]] = []
-            body.refreshinstance = 0
         else:
             apps = [a for a in event.changed if sub.owns(a)]
             lost = event.lost
-            body.refreshinstance = event.refreshinstance
+            seen = sub.seen_calls
+            if not apps and not any(app.callid in seen for app, _ in lost):
+                return  # nothing of this subscription (every subscription hears every call event)
+        body = pb.NotifyCallControl()
+        body.refreshinstance = 0 if event is None else event.refreshinstance
         for app in apps:
             info = model.callinfo(app, sub.ccflags, view)
             data = info.SerializeToString(deterministic=True)

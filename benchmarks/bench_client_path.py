@@ -1,0 +1,198 @@
+"""Client path: notifies per second through decode -> model update -> call diff -> typed event -> NotifyAck encode.
+
+Run: ``.venv/bin/python benchmarks/bench_client_path.py [--quick] [--json]``.
+
+The frames are real: a client connects to an in-process simulator (a generated system), a contact-centre mix is
+played (queue calls ringing agents and answered, direct calls answered, held, resumed and hung up, missed calls,
+DND and voicemail changes, queue service changes) and every frame the client receives is recorded. Then the same
+client replays them through ``Connection._handle_frame`` on a websocket stand-in whose send only counts: the full
+per-notify work of the client, with a call listener that counts the typed events, and nothing of the network.
+The floor, in the same run, is a bare ``Message.ParseFromString`` of the same payloads. Repeated, medians.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import random
+import time
+from typing import Any
+
+from _common import PASSWORD, USERNAME, Report, Row, median, parser, print_report
+
+from custom_components.ipoffice.mtcti3 import IPOfficeClient, TLSMode
+from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, Subprotocol
+from custom_components.ipoffice.mtcti3.connection import Connection
+from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+from simulator import Simulator, SimulatorConfig, generate_scenario
+
+TARGET = 0.10
+
+
+class _CountingSocket:
+    """A websocket stand-in: send_bytes counts (the NotifyAck is still encoded by the client)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent += 1
+
+
+async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeClient, list[bytes], dict[str, int]]:
+    """Connect a client to a simulator, play the mix, return the client and the frames it received."""
+    sim = Simulator(
+        SimulatorConfig(host="127.0.0.1", port=0, scenario=generate_scenario(users=users, queues=queues, seed=7))
+    )
+    await sim.start()
+    frames: list[bytes] = []
+    original = Connection._handle_frame
+
+    async def recording(self: Connection, data: bytes) -> None:
+        frames.append(bytes(data))
+        await original(self, data)
+
+    client = IPOfficeClient("127.0.0.1", USERNAME, PASSWORD, port=sim.port, tls=TLSMode.INSECURE, reconnect=False)
+    try:
+        await client.connect()
+        await sim.wait_quiet(timeout=60)
+        Connection._handle_frame = recording  # type: ignore[method-assign]
+        rng = random.Random(3)
+        model = sim.model
+        free = [u.extn for u in model.users.values() if not (u.dnd or u.fwdu or u.loggedoff)]
+        active_queues = [q.extn for q in model.queues.values() if q.servicemode == "Active" and q.members]
+        for _ in range(rounds):
+            # queue calls: ring the agents, one answers, later hangs up; some abandoned
+            for queue in rng.sample(active_queues, min(6, len(active_queues))):
+                call = sim.incoming_call(queue, f"01{rng.randrange(10**9):09d}", "Acme Ltd")
+                ringing = [k for k in call.callids if not k.startswith(queue) and call.state(k) == "RINGING"]
+                if ringing and rng.random() < 0.8:
+                    agent = rng.choice(ringing)
+                    sim.answer(call, by=agent)
+                    sim.hold(call, by=agent)
+                    sim.unhold(call, by=agent)
+                    sim.hangup(call, by=rng.choice(["caller", agent]))
+                else:
+                    sim.hangup(call, by="caller")
+            # direct calls: answered, held, resumed, hung up; some missed
+            for extn in rng.sample(free, min(10, len(free))):
+                call = sim.incoming_call(extn, f"07{rng.randrange(10**9):09d}")
+                if rng.random() < 0.8:
+                    sim.answer(call, by=extn)
+                    sim.hold(call, by=extn)
+                    sim.unhold(call, by=extn)
+                sim.hangup(call, by="caller")
+            a, b = rng.sample(free, 2)
+            call = sim.internal_call(a, b)
+            sim.answer(call, by=b)
+            sim.hangup(call, by=a)
+            # configuration: DND, voicemail, queue service
+            user = rng.choice(free)
+            sim.update_user(user, dnd=True)
+            sim.update_user(user, dnd=False)
+            sim.set_mailbox(rng.choice(free), new=rng.randint(0, 5))
+            queue = rng.choice(active_queues)
+            sim.update_queue(queue, servicemode="NS")
+            sim.update_queue(queue, servicemode="Active")
+            await sim.wait_quiet(timeout=60)
+    finally:
+        Connection._handle_frame = original  # type: ignore[method-assign]
+    subs = dict(client._subs)
+    await client.disconnect()
+    await sim.stop()
+    client._subs = subs  # replay onto the same model and subscriptions
+    kinds: dict[str, int] = {}
+    for data in frames:
+        message = pb.Message()
+        message.ParseFromString(data[len(FRAME_HEADER) :])
+        kind = message.notify.WhichOneof("payload") if message.WhichOneof("payload") == "notify" else "other"
+        kinds[str(kind)] = kinds.get(str(kind), 0) + 1
+    return client, frames, kinds
+
+
+def replay(conn: Connection, frames: list[bytes]) -> float:
+    """Handle every frame once (synchronously: the stand-in send never suspends); return the seconds taken."""
+    handle = conn._handle_frame
+    start = time.process_time()
+    for data in frames:
+        coro = handle(data)
+        try:
+            coro.send(None)
+        except StopIteration:
+            pass
+        else:  # pragma: no cover - the stand-in never suspends
+            raise RuntimeError("the client path suspended")
+    return time.process_time() - start
+
+
+def bare_parse(payloads: list[bytes]) -> float:
+    """The floor: ``Message.ParseFromString`` of each payload."""
+    message_type = pb.Message
+    start = time.process_time()
+    for payload in payloads:
+        message_type().ParseFromString(payload)
+    return time.process_time() - start
+
+
+async def run(quick: bool, repeat: int) -> Report:
+    client, frames, kinds = await record_frames(300, 30, 4 if quick else 20)
+    socket = _CountingSocket()
+    conn = Connection(socket, Subprotocol.FRAMED, client.stats, client._on_message, lambda _reason: None)  # type: ignore[arg-type]
+    events = [0]
+
+    def count(_event: Any) -> None:
+        events[0] += 1
+
+    client.add_call_listener(count)
+    payloads = [data[len(FRAME_HEADER) :] for data in frames]
+    notifies = sum(count for kind, count in kinds.items() if kind != "other")
+    passes = 2 if quick else 10
+    client_times: list[float] = []
+    floor_times: list[float] = []
+    replay(conn, frames)  # warm up
+    bare_parse(payloads)
+    gc.collect()
+    for _ in range(repeat):
+        client_times.append(sum(replay(conn, frames) for _ in range(passes)))
+        floor_times.append(sum(bare_parse(payloads) for _ in range(passes)))
+    total = len(frames) * passes
+    client_rate = total / median(client_times)
+    floor_rate = total / median(floor_times)
+    ratio = client_rate / floor_rate
+    report = Report("client path (decode -> model -> call diff -> event -> NotifyAck)")
+    report.add(
+        Row(
+            "client path",
+            client_rate,
+            "notifies/s",
+            floor=floor_rate,
+            ratio=ratio,
+            target=f"ratio >= {TARGET}",
+            passed=ratio >= TARGET,
+        )
+    )
+    report.add(Row("per notify: client", 1e6 / client_rate, "us", floor=1e6 / floor_rate))
+    report.extra.update(
+        {
+            "frames": len(frames),
+            "notify mix": ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())),
+            "call events per pass": events[0] // (1 + repeat * passes),
+            "acks per pass": socket.sent // (1 + repeat * passes),
+            "notifies": notifies,
+            "repeats": f"{repeat} x {passes} passes, medians",
+        }
+    )
+    return report
+
+
+def main() -> None:
+    args = parser(__doc__ or "").parse_args()
+    repeat = args.repeat or (1 if args.quick else 5)
+    report = asyncio.run(run(args.quick, repeat))
+    print_report(report, as_json=args.json)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""End to end: simulator -> client -> Home Assistant with concurrent calls changing state.
+
+Run: ``.venv/bin/python benchmarks/bench_e2e.py [--quick] [--json] [--calls 200] [--seconds 8]``.
+
+The simulator runs in a subprocess (``_simproc.py``; its CPU time is read there and reported as its share), with
+a generated system; ``--calls`` trunk calls to as many users ring, are answered, held, resumed and hung up, over
+and over. Home Assistant is a real ``HomeAssistant`` in this process (asyncio debug off) with the integration set
+up on the simulator. Two phases:
+
+- throughput: the simulator offers notifies as fast as the client acks them (bounded backlog); sustained
+  notifies/s as the client handled them. The floor, in the same run and the same Home Assistant, fires the same
+  number of bus events and writes the same number of states (``hass.bus.async_fire`` + ``hass.states.async_set``)
+  with nothing else: the ratio says what share of Home Assistant's own rate the integration keeps.
+- latency at ``--rate`` offered notifies/s (2,000): from the simulator handing a Notify to its websocket writer
+  (CLOCK_MONOTONIC, shared by both processes) to the ``ipoffice_call`` event and to the last state written for it;
+  p50/p99/max; the simulator's backlog over time shows whether a queue grows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from _common import (
+    Report,
+    Row,
+    SimProcess,
+    add_ipoffice_entry,
+    cpu_seconds,
+    home_assistant,
+    median,
+    parser,
+    percentile,
+    print_report,
+)
+
+RATIO_TARGET = 0.5
+P99_TARGET_MS = 10.0
+RATE_TARGET = 2000.0
+
+
+class Probe:
+    """Marks which notify the client is handling, and when its event and state writes happen."""
+
+    def __init__(self, hass: Any, client: Any) -> None:
+        from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
+        from homeassistant.core import callback
+
+        from custom_components.ipoffice.const import EVENT_CALL
+
+        self.current: tuple[int, int] = (0, 0)
+        self.events: dict[tuple[int, int], float] = {}
+        self.writes: dict[tuple[int, int], float] = {}
+        self.event_count = 0
+        self.write_count = 0
+        self.recording = False
+        original = client._on_notify
+
+        def on_notify(notify: Any) -> None:
+            self.current = (notify.subscribe_id, notify.notify_id)
+            original(notify)
+
+        client._on_notify = on_notify
+
+        @callback
+        def on_event(_event: Any) -> None:
+            self.event_count += 1
+            if self.recording:
+                self.events.setdefault(self.current, time.perf_counter())
+
+        @callback
+        def on_write(_event: Any) -> None:
+            self.write_count += 1
+            if self.recording:
+                self.writes[self.current] = time.perf_counter()
+
+        hass.bus.async_listen(EVENT_CALL, on_event)
+        hass.bus.async_listen(EVENT_STATE_CHANGED, on_write)
+
+        @callback
+        def every(_data: Any) -> bool:
+            return True
+
+        hass.bus.async_listen(EVENT_STATE_REPORTED, on_write, event_filter=every)
+
+
+async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entities: int) -> float:
+    """Notifies/s Home Assistant alone manages when it fires ``events`` events and writes ``writes`` states."""
+    from custom_components.ipoffice.const import EVENT_CALL
+
+    data = {
+        "type": "answered",
+        "device_id": "0123456789abcdef",
+        "owner": "user",
+        "extension": "10001",
+        "name": "Floor User",
+        "call_id": 1,
+        "direction": "inbound",
+        "state": "connected",
+    }
+    attributes = {"friendly_name": "Floor", "state_class": "measurement"}
+    ids = [f"sensor.bench_floor_{index}" for index in range(entities)]
+    fire = hass.bus.async_fire
+    set_state = hass.states.async_set
+    chunk = 200
+    start = time.perf_counter()
+    done_events = done_writes = 0
+    counter = 0
+    while done_events < events or done_writes < writes:
+        for _ in range(chunk):
+            if done_events < events:
+                fire(EVENT_CALL, data)
+                done_events += 1
+            if done_writes < writes:
+                counter += 1
+                set_state(ids[counter % entities], str(counter), attributes)
+                done_writes += 1
+        await asyncio.sleep(0)  # let the listeners and the loop run, as they do for the integration
+    await hass.async_block_till_done()
+    return notifies / (time.perf_counter() - start)
+
+
+async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float) -> Report:
+    users = max(500, 2 * calls) if not quick else 60
+    report = Report(f"end to end: simulator -> client -> Home Assistant, {calls} concurrent calls, {users} users")
+    sim = await SimProcess.start(users, 10)
+    try:
+        async with home_assistant() as hass:
+            entry = await add_ipoffice_entry(hass, sim)
+            await hass.async_block_till_done()
+            client = entry.runtime_data.client
+            probe = Probe(hass, client)
+            entities = len(hass.states.async_entity_ids())
+            throughput: list[float] = []
+            floors: list[float] = []
+            ratios: list[float] = []
+            shares: list[float] = []
+            for _ in range(repeat):
+                n0, e0, w0 = client.stats.notifies, probe.event_count, probe.write_count
+                cpu0, sim0 = cpu_seconds(), await sim.cpu()
+                answer = await sim.command("load", calls=calls, rate=0, seconds=seconds, backlog=2 * calls)
+                cpu1, sim1 = cpu_seconds(), await sim.cpu()
+                await hass.async_block_till_done()
+                # Count what the client handled in the load window (ring-up and hang-up are outside the window).
+                handled = answer["acked"]
+                achieved = handled / answer["seconds"]
+                total_notifies = client.stats.notifies - n0
+                scale = handled / max(1, total_notifies)
+                events = round((probe.event_count - e0) * scale)
+                writes = round((probe.write_count - w0) * scale)
+                floor = await floor_rate(hass, events, writes, handled, entities) if handled else 0.0
+                throughput.append(achieved)
+                floors.append(floor)
+                ratios.append(achieved / floor if floor else 0.0)
+                shares.append((sim1 - sim0) / max(1e-9, (sim1 - sim0) + (cpu1 - cpu0)))
+                report.extra.setdefault(
+                    "per notify: events, state writes",
+                    f"{events / max(1, handled):.2f}, {writes / max(1, handled):.2f}",
+                )
+            ratio = median(ratios)
+            report.add(
+                Row(
+                    "throughput (max offered)",
+                    median(throughput),
+                    "notifies/s",
+                    floor=median(floors),
+                    ratio=ratio,
+                    target=f"ratio >= {RATIO_TARGET}",
+                    passed=ratio >= RATIO_TARGET,
+                )
+            )
+            report.add(Row("simulator CPU share (throughput)", 100 * median(shares), "%", note="of both processes"))
+
+            # Latency at a fixed offered rate.
+            probe.events.clear()
+            probe.writes.clear()
+            probe.recording = True
+            cpu0, sim0 = cpu_seconds(), await sim.cpu()
+            answer = await sim.command("load", calls=calls, rate=rate, seconds=seconds, backlog=2 * calls)
+            cpu1, sim1 = cpu_seconds(), await sim.cpu()
+            probe.recording = False
+            await hass.async_block_till_done()
+            sent = {(sid, nid): t for sid, nid, t in answer["log"]}
+            to_event = [1000 * (t - sent[key]) for key, t in probe.events.items() if key in sent]
+            to_write = [
+                1000 * (max(t, probe.events.get(key, 0.0)) - sent[key])
+                for key, t in probe.writes.items()
+                if key in sent
+            ]
+            achieved = answer["acked"] / answer["seconds"]
+            p99 = percentile(to_write, 0.99)
+            report.add(
+                Row(
+                    "sustained at offered rate",
+                    achieved,
+                    "notifies/s",
+                    target=f">= {RATE_TARGET:,.0f}" if not quick else "",
+                    passed=achieved >= 0.97 * rate if not quick else None,
+                    note=f"offered {rate:,.0f}/s",
+                )
+            )
+            report.add(Row("latency -> state written p50", percentile(to_write, 0.5), "ms"))
+            report.add(
+                Row(
+                    "latency -> state written p99",
+                    p99,
+                    "ms",
+                    target=f"< {P99_TARGET_MS:g} ms",
+                    passed=p99 < P99_TARGET_MS,
+                )
+            )
+            report.add(Row("latency -> state written max", max(to_write, default=0.0), "ms"))
+            report.add(Row("latency -> ipoffice_call p50", percentile(to_event, 0.5), "ms"))
+            report.add(Row("latency -> ipoffice_call p99", percentile(to_event, 0.99), "ms"))
+            report.add(Row("latency -> ipoffice_call max", max(to_event, default=0.0), "ms"))
+            backlog = answer["backlog"]
+            quarter = max(1, len(backlog) // 4)
+            first, last = median(backlog[:quarter]), median(backlog[-quarter:])
+            bounded = last <= max(2 * calls, 2 * first + 10)
+            report.add(
+                Row(
+                    "simulator backlog: first -> last quarter",
+                    last,
+                    "notifies",
+                    floor=first,
+                    target="no growth",
+                    passed=bounded,
+                    note=f"max {max(backlog)}; drained after the load: {answer['quiet_after']}",
+                )
+            )
+            share = (sim1 - sim0) / max(1e-9, (sim1 - sim0) + (cpu1 - cpu0))
+            report.add(Row("simulator CPU share (latency)", 100 * share, "%"))
+            report.add(
+                Row("Home Assistant process CPU (latency)", 100 * (cpu1 - cpu0) / answer["seconds"], "% of a core")
+            )
+            report.extra.update(
+                {
+                    "entities": entities,
+                    "latency samples (state, event)": f"{len(to_write)}, {len(to_event)}",
+                    "repeats": f"throughput {repeat}x{seconds:g} s, medians; latency 1x{seconds:g} s",
+                    "simulator": "subprocess, CPU time read there",
+                }
+            )
+            await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await sim.stop()
+    return report
+
+
+def main() -> None:
+    args = parser(__doc__ or "")
+    args.add_argument("--calls", type=int, default=0, help="concurrent calls (default 200, 20 with --quick)")
+    args.add_argument("--seconds", type=float, default=0, help="seconds per phase (default 6, 1.5 with --quick)")
+    args.add_argument("--rate", type=float, default=RATE_TARGET, help="offered notifies/s of the latency phase")
+    ns = args.parse_args()
+    repeat = ns.repeat or (1 if ns.quick else 3)
+    calls = ns.calls or (20 if ns.quick else 200)
+    seconds = ns.seconds or (1.5 if ns.quick else 6.0)
+    rate = ns.rate if not ns.quick or ns.rate != RATE_TARGET else 300.0
+    report = asyncio.run(run(ns.quick, repeat, calls, seconds, rate))
+    print_report(report, as_json=ns.json)
+
+
+if __name__ == "__main__":
+    main()
