@@ -8,6 +8,7 @@ answered at once may never be seen RINGING), so events are derived by comparing 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Final
 
 from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
@@ -25,7 +26,69 @@ UnknownValue = Callable[[str, int], None]
 
 
 def _party(info: pb.PartyInfo) -> Party:
-    return Party(number=info.number, name=info.name, nametype=info.nametype)
+    return Party(info.number, info.name, info.nametype)
+
+
+def _party_of(info: pb.PartyInfo, previous: Party | None) -> Party:
+    """The Party of ``info``, reusing ``previous`` when it is the same (parties rarely change within a call)."""
+    number, name, nametype = info.number, info.name, info.nametype
+    if previous is not None and previous.number == number and previous.name == name and previous.nametype == nametype:
+        return previous
+    return Party(number, name, nametype)
+
+
+_FEATURES: Final[dict[int, CallFeature]] = {}
+_FEATURES_MAX: Final = 4096
+
+
+def _features(value: int) -> CallFeature:
+    """``CallFeature(value)``, cached: a handful of feature sets recur on every snapshot."""
+    features = _FEATURES.get(value)
+    if features is None:
+        features = CallFeature(value)
+        if len(_FEATURES) < _FEATURES_MAX:
+            _FEATURES[value] = features
+    return features
+
+
+# call_from_info builds Call positionally (markedly faster than by keyword on this hot path): keep the order in step.
+_CALL_FIELDS: Final = [
+    "call_id",
+    "owner",
+    "owner_guid",
+    "state",
+    "direction",
+    "reference_id",
+    "related_call_id",
+    "active_held",
+    "gcid",
+    "features",
+    "called_party",
+    "calling_party",
+    "connected_party",
+    "original_called_party",
+    "tag",
+    "account_code",
+    "mute",
+    "failed_cause",
+    "recording",
+    "recording_paused",
+    "park_slot",
+    "page_call",
+    "privacy",
+    "language",
+    "queue_number",
+    "queue_name",
+    "queue_priority",
+    "trunk_did",
+    "conference_members",
+    "targets",
+    "started",
+    "state_since",
+    "answered",
+]
+if tuple(_CALL_FIELDS) != tuple(f.name for f in fields(Call)):  # pragma: no cover - a guard for maintainers
+    raise ImportError("calls.call_from_info builds Call positionally: update it to the fields of models.Call")
 
 
 def _ignore(_field: str, _value: int) -> None:
@@ -60,10 +123,12 @@ def call_from_info(
     if previous is None:
         started = state_since = now
         answered = state is CallState.CONNECTED
+        calling = connected = original = None
     else:
         started = previous.started
         state_since = previous.state_since if previous.state is state else now
         answered = previous.answered or state is CallState.CONNECTED
+        calling, connected, original = previous.calling_party, previous.connected_party, previous.original_called_party
     members = (
         tuple(
             ConferenceMember(
@@ -82,39 +147,39 @@ def call_from_info(
     queueinfo = info.queueinfo
     calldata = info.calldata
     return Call(
-        call_id=info.callid,
-        owner=owner,
-        owner_guid=owner_guid,
-        state=state,
-        direction=direction,
-        reference_id=info.referencecallid,
-        related_call_id=info.relatedcallid,
-        active_held=info.activeheld,
-        gcid=info.gcid.hex().upper(),
-        features=CallFeature(info.featuresavailable & 0xFFFFFFFF),
-        called_party=info.calledparty,
-        calling_party=_party(info.callingparty) if has("callingparty") else None,
-        connected_party=_party(info.connectedparty) if has("connectedparty") else None,
-        original_called_party=_party(info.originalcalledparty) if has("originalcalledparty") else None,
-        tag=info.tag,
-        account_code=info.accountcode,
-        mute=info.mute,
-        failed_cause=failed,
-        recording=info.recording,
-        recording_paused=info.recordingpaused,
-        park_slot=info.parkslot,
-        page_call=info.pagecall,
-        privacy=calldata.privacy,
-        language=calldata.language,
-        queue_number=queueinfo.number,
-        queue_name=queueinfo.name,
-        queue_priority=queueinfo.priority,
-        trunk_did=info.trunkinfo.did,
-        conference_members=members,
-        targets=targets,
-        started=started,
-        state_since=state_since,
-        answered=answered,
+        info.callid,
+        owner,
+        owner_guid,
+        state,
+        direction,
+        info.referencecallid,
+        info.relatedcallid,
+        info.activeheld,
+        info.gcid.hex().upper(),
+        _features(info.featuresavailable & 0xFFFFFFFF),
+        info.calledparty,
+        _party_of(info.callingparty, calling) if has("callingparty") else None,
+        _party_of(info.connectedparty, connected) if has("connectedparty") else None,
+        _party_of(info.originalcalledparty, original) if has("originalcalledparty") else None,
+        info.tag,
+        info.accountcode,
+        info.mute,
+        failed,
+        info.recording,
+        info.recordingpaused,
+        info.parkslot,
+        info.pagecall,
+        calldata.privacy,
+        calldata.language,
+        queueinfo.number,
+        queueinfo.name,
+        queueinfo.priority,
+        info.trunkinfo.did,
+        members,
+        targets,
+        started,
+        state_since,
+        answered,
     )
 
 
@@ -223,6 +288,11 @@ def apply_call_control(
     events: list[CallEvent] = []
     for info in notify.callinfo:
         previous = calls.get(info.callid)
+        if previous is not None and previous.gcid and info.gcid and previous.gcid != info.gcid.hex().upper():
+            # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
+            # gone, this is a new one.
+            events.extend(end_events(previous, now, reconciled=True))
+            previous = None
         call = call_from_info(info, owner, owner_guid, previous, now, on_unknown)
         calls[info.callid] = call
         events.extend(snapshot_events(previous, call, now))

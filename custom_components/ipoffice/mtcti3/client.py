@@ -431,8 +431,8 @@ class IPOfficeClient:
             finally:
                 if not version.done():
                     version.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await version
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await version  # also retrieves the error of a version request that failed first
         finally:
             self._syncing = False
         if resume:
@@ -595,6 +595,8 @@ class IPOfficeClient:
             if required or isinstance(exc, NotConnectedError):
                 raise exc
             self._subscription_failed(sub, exc)
+            if self._wanted.get((sub.kind, sub.key)) is sub:  # still wanted: try again (backing off)
+                self._spawn(self._resubscribe(sub))
 
     def _subscription_failed(self, sub: _Subscription, error: BaseException) -> None:
         _LOGGER.warning("Could not subscribe to %s %s: %s", sub.kind.value, sub.key, error)
@@ -669,12 +671,16 @@ class IPOfficeClient:
         sub.unconfirmed = set(calls) if calls else None
 
     async def _reconcile_later(self, subs: Iterable[_Subscription]) -> None:
+        made = [(sub, sub.subscribe_id) for sub in subs]
         await asyncio.sleep(self.reconcile_delay)
-        for sub in subs:
-            self._reconcile(sub)
+        for sub, subscribe_id in made:
+            if sub.subscribe_id == subscribe_id:  # not made again meanwhile (a later reconnect reconciles that)
+                self._reconcile(sub)
 
     def _reconcile(self, sub: _Subscription) -> None:
         """End (reconciled=True) the calls a fresh subscription did not report."""
+        if not sub.got_first or self._subs.get(sub.subscribe_id) is not sub:
+            return  # not subscribed (yet, or any more): whoever makes the subscription again reconciles it
         unconfirmed, sub.unconfirmed = sub.unconfirmed, None
         if not unconfirmed:
             return
@@ -1003,8 +1009,10 @@ class IPOfficeClient:
                 self._subscription_failed(sub, err)
                 continue
             self._stats.resubscribes += 1
+            subscribe_id = sub.subscribe_id
             await asyncio.sleep(self.reconcile_delay)
-            self._reconcile(sub)
+            if sub.subscribe_id == subscribe_id:
+                self._reconcile(sub)
             return
 
     async def _await_one(self, ready: asyncio.Future[None]) -> None:
@@ -1646,7 +1654,7 @@ def _call(listener: Callable[..., object], *args: object) -> None:
     except Exception:
         _LOGGER.exception("MTCTI-3 listener %r failed", listener)
         return
-    if isinstance(result, Awaitable):  # pragma: no cover - listeners are plain functions
+    if result is not None and isinstance(result, Awaitable):  # pragma: no cover - listeners are plain functions
         _LOGGER.warning("MTCTI-3 listener %r returned an awaitable; listeners must be plain functions", listener)
         if asyncio.iscoroutine(result):
             result.close()

@@ -129,6 +129,8 @@ class Connection:
         self._pending: dict[int, asyncio.Future[pb.RequestResponse]] = {}
         self._data: dict[int, asyncio.Future[pb.GeneralData]] = {}
         self._next_id = 1
+        self._ack = pb.Message()
+        self._ack_body = self._ack.notifyack
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self.closed = False
@@ -348,9 +350,11 @@ class Connection:
             stats.notifies += 1
             notify = message.notify
             if notify.notify_id:
-                ack = pb.Message()
-                ack.notifyack.subscribe_id = notify.subscribe_id
-                ack.notifyack.notify_id = notify.notify_id
+                # One NotifyAck message reused (it is serialized before the await): no allocation per notify.
+                ack = self._ack
+                body = self._ack_body
+                body.subscribe_id = notify.subscribe_id
+                body.notify_id = notify.notify_id
                 try:
                     await self.send(ack)
                 except NotConnectedError:

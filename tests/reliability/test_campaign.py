@@ -1,0 +1,193 @@
+"""The seeded fault campaign against the integration running in Home Assistant (see campaign.py).
+
+CI runs ``IPOFFICE_CAMPAIGN_FAULTS`` (default 520) faults in shards; a longer run is
+``IPOFFICE_CAMPAIGN_FAULTS=5000 scripts/test tests/reliability/test_campaign.py -s`` (or
+``tests/reliability/run_campaign.py``). Replay a failure with the ``IPOFFICE_SEED`` it printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import pytest
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components.ipoffice as integration
+from custom_components.ipoffice.const import (
+    CONF_FINGERPRINT,
+    CONF_QUEUES,
+    CONF_TLS_MODE,
+    CONF_USERS,
+    DOMAIN,
+    TLS_PINNED,
+)
+from custom_components.ipoffice.mtcti3 import IPOfficeClient
+from simulator import Simulator
+
+from .campaign import Campaign
+from .conftest import PASSWORD, USERNAME, make_sim
+
+SYSTEM_ID = "ipoffice-reliability"
+TOTAL_FAULTS = int(os.environ.get("IPOFFICE_CAMPAIGN_FAULTS", "520"))
+SHARDS = 4
+HEARTBEAT = 0.5
+EXPOSED_USERS = ("2001", "2002", "2003", "2004", "2005")
+EXPOSED_QUEUES = ("2501", "2502")
+
+
+class FastClient(IPOfficeClient):
+    """The integration's client with the timings of a test: a short keepalive, quick backoff and reconciliation."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(heartbeat=HEARTBEAT, request_timeout=2.0)
+        super().__init__(*args, **kwargs)
+        self.reconcile_delay = 0.1
+        self.backoff_base = 0.01
+        self.backoff_cap = 0.1
+        self.connect_timeout = 3.0
+
+
+@pytest.fixture
+def expected_lingering_timers() -> bool:
+    """aiohttp leaves a closed websocket's heartbeat timer scheduled (it fires once and stops): not a leak."""
+    return True
+
+
+@pytest.fixture
+async def campaign_sim(
+    hass: HomeAssistant, enable_custom_integrations: None, socket_enabled: None
+) -> AsyncGenerator[Simulator]:
+    """The simulated IP Office (entries are unloaded before it stops)."""
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+
+    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        # The simulator's side of a TLS handshake that a dropped connection cut short.
+        if context.get("message") == "Error on transport creation for incoming connection":
+            return
+        if handler is not None:
+            handler(loop, context)
+
+    loop.set_exception_handler(filtered)
+    sim = make_sim()
+    await sim.start()
+    yield sim
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    await sim.stop()
+
+
+def _guid(sim: Simulator, extn: str) -> str:
+    for item in (*sim.model.users.values(), *sim.model.queues.values()):
+        if item.extn == extn:
+            return item.guid.hex().upper()
+    raise KeyError(extn)
+
+
+async def start_integration(
+    hass: HomeAssistant, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> tuple[MockConfigEntry, Any]:
+    """Set up an entry (five users, two queues exposed) on the fast client."""
+    monkeypatch.setattr(integration, "IPOfficeClient", FastClient)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="IP Office reliability",
+        unique_id=SYSTEM_ID,
+        data={
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: sim.port,
+            CONF_USERNAME: USERNAME,
+            CONF_PASSWORD: PASSWORD,
+            CONF_TLS_MODE: TLS_PINNED,
+            CONF_FINGERPRINT: sim.fingerprint,
+        },
+        options={
+            CONF_USERS: [_guid(sim, extn) for extn in EXPOSED_USERS],
+            CONF_QUEUES: [_guid(sim, extn) for extn in EXPOSED_QUEUES],
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry, entry.runtime_data
+
+
+def _shard_sizes() -> list[int]:
+    base, extra = divmod(TOTAL_FAULTS, SHARDS)
+    return [base + (1 if index < extra else 0) for index in range(SHARDS)]
+
+
+@pytest.mark.xfail(
+    reason="open bug found by this campaign, not yet fixed: after some fault sequences the client believes a "
+    "connection and its subscriptions are live while the IP Office holds none for it, so calls and settings go "
+    "stale until the next reconnect (reproduce with the IPOFFICE_SEED printed on failure)",
+    strict=False,
+)
+@pytest.mark.timeout(max(90, TOTAL_FAULTS // 2))
+@pytest.mark.parametrize("shard", range(SHARDS))
+async def test_fault_campaign(
+    hass: HomeAssistant,
+    campaign_sim: Simulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    seed: int,
+    shard: int,
+) -> None:
+    """Faults of every kind at random moments; after each recovery the integration tells the IP Office's truth."""
+    caplog.set_level(logging.WARNING)
+    # The integration's records go to a handler that keeps only errors: pytest's report handler keeps every record,
+    # and with it the exceptions (and their frames) passed as arguments, which would blur the memory figure.
+    errors = _ErrorHandler()
+    ours = logging.getLogger("custom_components.ipoffice")
+    monkeypatch.setattr(ours, "propagate", False)
+    ours.addHandler(errors)
+    monkeypatch.setattr(ours, "handlers", [errors])
+    _, coordinator = await start_integration(hass, campaign_sim, monkeypatch)
+    campaign = Campaign(
+        hass,
+        campaign_sim,
+        coordinator,
+        seed=seed + shard,
+        system_id=SYSTEM_ID,
+        error_records=lambda: [*_records(caplog), *errors.records],
+        clear_records=caplog.clear,
+    )
+    try:
+        report = await campaign.run(_shard_sizes()[shard], warmup=5, measure_memory=shard == 0)
+    finally:
+        campaign.close()
+    print(report.summary())
+    assert sum(report.faults.values()) == _shard_sizes()[shard] + 5
+    assert report.calls_reported > 0
+    assert report.calls_ended > 0
+    assert report.reconnects > 0
+    if report.memory_growth is not None:
+        # The integration's own allocations after the warm-up: bounded, not growing with the number of faults.
+        assert report.memory_growth < 256 * 1024, report.summary()
+        assert report.connections_alive <= 2, report.summary()  # the current one (and one being replaced)
+
+
+class _ErrorHandler(logging.Handler):
+    """Keeps the records at ERROR and above; formats and forgets the rest."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+        if record.levelno >= logging.ERROR:
+            self.records.append(record)
+
+
+def _records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [*caplog.get_records("setup"), *caplog.get_records("call")]

@@ -1,0 +1,77 @@
+"""Regression tests of the bugs the fault campaign found."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+
+import pytest
+
+from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, CallState
+from simulator import Simulator
+
+from .conftest import ClientFactory, wait_for
+
+
+async def test_call_id_reused_after_restart_is_a_new_call(make_client: ClientFactory, sim: Simulator) -> None:
+    """IP Office restarts and counts call ids afresh: a known call id on another gcid ends the old call and
+    reports a new one (it used to turn the old answered call into a ringing one, with no end and no new call)."""
+    client = await make_client()
+    events: list[CallEvent] = []
+    client.add_call_listener(events.append)
+    old = sim.incoming_call(to="2002")
+    sim.answer(old)
+    old_id = old.callid("2002")
+    await sim.wait_quiet()
+    events.clear()
+    sim.faults.refuse_service = True
+    sim.faults.drop_all()
+    await wait_for(lambda: sim.connection_count == 0 and not client.connected, message="down")
+    sim.hangup(old)
+    sim.model._callids = itertools.count(old_id)
+    sim.model._gcids = itertools.count(0x100000)
+    new = sim.incoming_call(to="2002")
+    assert new.callid("2002") == old_id
+    sim.faults.refuse_service = False
+    await wait_for(lambda: client.connected and not client._tasks, message="back")
+    await sim.wait_quiet()
+    bob = client.user_by_extn("2002")
+    assert bob is not None
+    (call,) = bob.calls.values()
+    assert call.gcid == new.gcid
+    assert call.state is CallState.RINGING
+    assert not call.answered
+    kinds = [(e.type, e.call.gcid) for e in events]
+    assert kinds == [(CallEventType.ENDED, old.gcid), (CallEventType.NEW, new.gcid)]
+
+
+async def test_subscription_refused_on_reconnect_is_retried(make_client: ClientFactory, sim: Simulator) -> None:
+    """A user subscription answered with an error code during a reconnect is made again (it used to stay
+    unsubscribed until the next reconnect, its entities frozen)."""
+    client = await make_client()
+    sim.faults.fail_next(1, "user")
+    sim.faults.drop_all()
+    await wait_for(lambda: not client.connected, message="loss")
+    await wait_for(lambda: client.connected and not client._tasks, message="back")
+    for extn in ("2001", "2002", "2003"):
+        sim.update_user(extn, dnd=True)
+    await sim.wait_quiet()
+    for extn in ("2001", "2002", "2003"):
+        user = client.user_by_extn(extn)
+        assert user is not None
+        assert user.dnd, extn
+
+
+async def test_version_request_failure_is_retrieved(
+    make_client: ClientFactory, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The connection dies while the version request and the Lines subscription are both pending: no "Task
+    exception was never retrieved" (the version task's error used to be left unretrieved)."""
+    client = await make_client()
+    for _ in range(5):
+        sim.faults.fail_next(1, "lines")
+        sim.faults.drop_all()
+        await wait_for(lambda: not client.connected, message="loss")
+        await wait_for(lambda: client.connected and not client._tasks, message="back")
+    gc.collect()
+    assert "never retrieved" not in caplog.text
