@@ -345,10 +345,11 @@ ACTIONS: Final[tuple[Action, ...]] = (
         lambda x: x.client.answer_call(x.guid, x.call_id, x.data.get("device")),
         {vol.Optional("device"): vol.In(DEVICE_HINTS)},
         prefer=_ringing,
+        targets=USER,  # the spec's line types: "User only" (so too hold, unhold, DTMF, auth code, recording)
     ),
     _call_action("drop", _F.DROP, lambda x: x.client.drop_call(x.guid, x.call_id)),
-    _call_action("hold", _F.HOLD, lambda x: x.client.hold_call(x.guid, x.call_id), prefer=_connected),
-    _call_action("unhold", _F.UNHOLD, lambda x: x.client.unhold_call(x.guid, x.call_id), prefer=_held),
+    _call_action("hold", _F.HOLD, lambda x: x.client.hold_call(x.guid, x.call_id), prefer=_connected, targets=USER),
+    _call_action("unhold", _F.UNHOLD, lambda x: x.client.unhold_call(x.guid, x.call_id), prefer=_held, targets=USER),
     _call_action(
         "blind_transfer",
         _F.BLIND_TRANSFER,
@@ -417,6 +418,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         _F.GENERATE_DIGITS,
         lambda x: x.client.send_dtmf(x.guid, x.call_id, x.data["digits"]),
         {vol.Required("digits"): _digits(1, DTMF_MAX)},
+        targets=USER,
     ),
     _call_action(
         "dial",
@@ -442,9 +444,17 @@ ACTIONS: Final[tuple[Action, ...]] = (
         _F.SET_AUTH_CODE,
         lambda x: x.client.set_auth_code(x.guid, x.call_id, x.data["code"]),
         {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX)},
+        targets=USER,
     ),
-    _call_action("start_recording", _F.CALL_RECORDING_ON, lambda x: x.client.set_recording(x.guid, x.call_id, True)),
-    _call_action("stop_recording", _F.CALL_RECORDING_OFF, lambda x: x.client.set_recording(x.guid, x.call_id, False)),
+    _call_action(
+        "start_recording", _F.CALL_RECORDING_ON, lambda x: x.client.set_recording(x.guid, x.call_id, True), targets=USER
+    ),
+    _call_action(
+        "stop_recording",
+        _F.CALL_RECORDING_OFF,
+        lambda x: x.client.set_recording(x.guid, x.call_id, False),
+        targets=USER,
+    ),
     _call_action(
         "pause_recording",
         _F.RECORDING_PAUSE_CONTROL,
@@ -482,7 +492,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "make_call",
         _make_call,
         {
-            vol.Required("target"): _text(0, TRANSFER_TARGET_MAX),  # empty: dial tone
+            vol.Optional("target", default=""): _text(0, TRANSFER_TARGET_MAX),  # empty or left out: dial tone
             vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
             vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
             vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),

@@ -13,13 +13,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import IPOfficeConfigEntry
 from .entity import IPOfficeUserEntity, async_command
 from .mtcti3 import AbsenceMessage, IPOfficeClient, Queue, User, UserFeature
-from .mtcti3.const import ABSENCE_TEXT_MAX
+from .mtcti3.const import ABSENCE_TEXT_MAX, TRANSFER_TARGET_MAX
 
 PARALLEL_UPDATES = 1
 
-# A forwarding destination is a dial string: digits, * and #, and names of short codes are not accepted here.
-FORWARD_PATTERN = r"^[0-9*#+]*$"
-FORWARD_MAX = 32
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,8 +40,7 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         translation_key="forward_destination",
         entity_category=EntityCategory.CONFIG,
         feature=UserFeature.FWDU,
-        native_max=FORWARD_MAX,
-        pattern=FORWARD_PATTERN,
+        native_max=TRANSFER_TARGET_MAX,  # a dial string, limited as the client limits it (and transfer targets)
         value_fn=lambda user: user.fwdu_number,
         set_fn=lambda client, user, number: client.set_forward_unconditional(user, user.fwdu, number=number),
     ),
