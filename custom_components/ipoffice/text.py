@@ -18,7 +18,6 @@ from .mtcti3.const import ABSENCE_TEXT_MAX, TRANSFER_TARGET_MAX
 PARALLEL_UPDATES = 1
 
 
-
 @dataclass(frozen=True, kw_only=True)
 class UserTextDescription(TextEntityDescription):
     """A text of a user, offered only when featuresavailable allows changing it."""
