@@ -87,6 +87,11 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
         """The value, read from the user's model."""
         return self.entity_description.value_fn(self.user)
 
+    @property
+    def native_max(self) -> int:
+        """The limit for a new value, but never below the value IP Office reports (which may be longer)."""
+        return max(self.entity_description.native_max, len(self.native_value))
+
     async def async_set_value(self, value: str) -> None:
         """Change it at the IP Office."""
         await async_command(self.entity_description.set_fn(self.coordinator.client, self.user, value))

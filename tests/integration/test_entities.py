@@ -159,6 +159,22 @@ async def test_texts(hass: HomeAssistant, sim: Simulator, init_integration: Mock
     assert hass.states.get(absence).state == ""
 
 
+async def test_text_longer_than_its_limit(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A forwarding number IP Office reports beyond the limit for new ones (78) is shown, not an error."""
+    emma = guid_of(sim, "2005")
+    destination = entity_id(hass, "text", f"{emma}_forward_destination")
+    sim.update_user("2005", fwdunumber="5" * 100)
+    await settle(hass, sim)
+    state = hass.states.get(destination)
+    assert state.state == "5" * 100
+    assert state.attributes["max"] == 100
+    sim.update_user("2005", fwdunumber="2003")
+    await settle(hass, sim)
+    assert hass.states.get(destination).attributes["max"] == 78
+
+
 async def test_queue_controls(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """Service mode, the in-service switch and members are changed on the IP Office."""
     sales = guid_of(sim, "2501")
