@@ -90,6 +90,8 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
     @property
     def native_max(self) -> int:
         """The limit for a new value, but never below the value IP Office reports (which may be longer)."""
+        if not self.available:  # the user is gone: there is no value
+            return self.entity_description.native_max
         return max(self.entity_description.native_max, len(self.native_value))
 
     async def async_set_value(self, value: str) -> None:
