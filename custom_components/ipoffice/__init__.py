@@ -7,7 +7,6 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -23,7 +22,7 @@ from .const import (
     PLATFORMS,
     TLS_PINNED,
 )
-from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator, async_create_repair_issue
 from .mtcti3 import (
     AuthenticationError,
     FingerprintMismatchError,
@@ -65,18 +64,6 @@ def create_client(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> IPOfficeCl
     )
 
 
-def _issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, issue_id: str) -> None:
-    ir.async_create_issue(
-        hass,
-        DOMAIN,
-        issue_id,
-        is_fixable=False,
-        severity=ir.IssueSeverity.ERROR,
-        translation_key=issue_id,
-        translation_placeholders={"host": entry.data[CONF_HOST], "title": entry.title},
-    )
-
-
 async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> bool:
     """Connect to the IP Office and set up its devices and entities."""
     coordinator = IPOfficeCoordinator(hass, entry, create_client(hass, entry))
@@ -90,13 +77,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> 
         ) from err
     except FingerprintMismatchError as err:
         await coordinator.async_stop()
-        _issue(hass, entry, ISSUE_CERTIFICATE_CHANGED)
+        async_create_repair_issue(hass, entry, ISSUE_CERTIFICATE_CHANGED)
         raise ConfigEntryError(
             translation_domain=DOMAIN, translation_key="certificate_changed", translation_placeholders={"host": host}
         ) from err
     except TooManyConnectionsError as err:
         await coordinator.async_stop()
-        _issue(hass, entry, ISSUE_TOO_MANY_CONNECTIONS)
+        async_create_repair_issue(hass, entry, ISSUE_TOO_MANY_CONNECTIONS)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="too_many_connections",
@@ -104,7 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> 
         ) from err
     except ServiceRefusedError as err:
         await coordinator.async_stop()
-        _issue(hass, entry, ISSUE_SERVICE_REFUSED)
+        async_create_repair_issue(hass, entry, ISSUE_SERVICE_REFUSED)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN, translation_key="service_refused", translation_placeholders={"host": host}
         ) from err

@@ -31,6 +31,7 @@ from .const import (
     CONF_ALL_USERS,
     CONF_FINGERPRINT,
     CONF_QUEUES,
+    CONF_SYSTEM_ID,
     CONF_TLS_MODE,
     CONF_USERS,
     DEFAULT_PORT,
@@ -174,10 +175,21 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         if error is not None:
             return self._show_step(step_id, {"base": error})
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(self._get_reconfigure_entry(), data=self._data)
+            return self._update_reconfigured()
         if len(_lines(self._directory, LineKind.USER)) > LARGE_SYSTEM_USERS:
             return await self.async_step_select()
         return self.async_create_entry(title=self._title, data=self._data, options={})
+
+    def _update_reconfigured(self) -> ConfigFlowResult:
+        """Save the reconfigured entry; a renewed certificate becomes its unique id (duplicates stay detected).
+
+        The devices and entities of the system keep their identifiers: the first unique id is kept as the system id.
+        """
+        entry = self._get_reconfigure_entry()
+        data = dict(self._data)
+        if entry.unique_id != self._fingerprint and not data.get(CONF_SYSTEM_ID):
+            data[CONF_SYSTEM_ID] = entry.unique_id or entry.entry_id
+        return self.async_update_reload_and_abort(entry, data=data, unique_id=self._fingerprint)
 
     @property
     def _title(self) -> str:

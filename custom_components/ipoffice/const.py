@@ -19,6 +19,8 @@ CONF_USERS: Final = "users"
 CONF_QUEUES: Final = "queues"
 CONF_ALL_USERS: Final = "all_users"
 CONF_ALL_QUEUES: Final = "all_queues"
+# The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
+CONF_SYSTEM_ID: Final = "system_id"
 
 TLS_VERIFY: Final = "verify"
 TLS_PINNED: Final = "pinned"

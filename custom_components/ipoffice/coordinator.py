@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
@@ -18,6 +18,7 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
     CONF_QUEUES,
+    CONF_SYSTEM_ID,
     CONF_USERS,
     DOMAIN,
     EVENT_CALL,
@@ -28,13 +29,18 @@ from .const import (
     MANUFACTURER,
 )
 from .mtcti3 import (
+    AuthenticationError,
     Call,
     CallDirection,
     CallEvent,
     CallEventType,
+    FingerprintMismatchError,
     IPOfficeClient,
     LineEntry,
+    MTCTI3Error,
     Queue,
+    ServiceRefusedError,
+    TooManyConnectionsError,
     User,
 )
 from .mtcti3.models import LineKind
@@ -80,6 +86,31 @@ def queue_event_type(event: CallEvent) -> str | None:
     return _QUEUE_EVENTS.get(event.type)
 
 
+@callback
+def async_create_repair_issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, issue_id: str) -> None:
+    """Raise one of :data:`REPAIR_ISSUES` for ``entry`` (it stays until the connection is made)."""
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=issue_id,
+        translation_placeholders={"host": entry.data["host"], "title": entry.title},
+    )
+
+
+def repair_issue_of(error: MTCTI3Error) -> str | None:
+    """The repair issue that a connection error calls for (None: retrying is all there is to do)."""
+    if isinstance(error, FingerprintMismatchError):
+        return ISSUE_CERTIFICATE_CHANGED
+    if isinstance(error, TooManyConnectionsError):
+        return ISSUE_TOO_MANY_CONNECTIONS
+    if isinstance(error, ServiceRefusedError):
+        return ISSUE_SERVICE_REFUSED
+    return None
+
+
 def _iso(timestamp: float) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
@@ -113,7 +144,7 @@ class IPOfficeCoordinator:
         self.entry = entry
         self.client = client
         self.connected = False
-        self.system_identifier: str = entry.unique_id or entry.entry_id
+        self.system_identifier: str = entry.data.get(CONF_SYSTEM_ID) or entry.unique_id or entry.entry_id
         self.system_device_id = ""  # set once the system device is registered
         self._started = False
         self._unsubs: list[Callable[[], None]] = []
@@ -136,6 +167,7 @@ class IPOfficeCoordinator:
         client = self.client
         self._unsubs += [
             client.add_connection_listener(self._on_connection),
+            client.add_failure_listener(self._on_failure),
             client.add_call_listener(self._on_call),
             client.add_directory_listener(self._on_directory),
             client.add_park_listener(self._on_park),
@@ -147,8 +179,7 @@ class IPOfficeCoordinator:
         calls += [call for queue in client.queues.values() for call in queue.calls.values()]
         for call in calls:
             self._active_calls[(call.owner_guid, call.call_id)] = call.gcid or f"{call.owner_guid}/{call.call_id}"
-        for issue in REPAIR_ISSUES:
-            ir.async_delete_issue(self.hass, DOMAIN, issue)
+        self._clear_repairs()
         self._remove_stale_devices()
 
     async def async_stop(self) -> None:
@@ -255,10 +286,31 @@ class IPOfficeCoordinator:
         self.connected = connected
         if connected:
             LOGGER.info("Connection to IP Office %s restored", self.entry.data["host"])
+            self._clear_repairs()
         else:
             LOGGER.warning("Connection to IP Office %s lost; reconnecting", self.entry.data["host"])
         for listener in list(self._connection_listeners):
             listener()
+
+    @callback
+    def _on_failure(self, error: MTCTI3Error) -> None:
+        """A reconnect failed: ask for the new password, or raise the repair issue a person must act on."""
+        if isinstance(error, AuthenticationError):
+            if not any(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH})):
+                LOGGER.warning(
+                    "IP Office %s refused the service user's password; asking for it again", self.entry.data["host"]
+                )
+            self.entry.async_start_reauth(self.hass)  # a no-op while a reauth flow of the entry is in progress
+        elif (issue := repair_issue_of(error)) is not None:
+            async_create_repair_issue(self.hass, self.entry, issue)
+
+    @callback
+    def _clear_repairs(self) -> None:
+        """Connected: no repair issue holds any more, and the stored password works (no reauth to ask for)."""
+        for issue in REPAIR_ISSUES:
+            ir.async_delete_issue(self.hass, DOMAIN, issue)
+        for flow in self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
+            self.hass.config_entries.flow.async_abort(flow["flow_id"])
 
     @callback
     def _notify_system(self) -> None:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import STATE_OFF, STATE_ON, STATE_UNAVAILABLE
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -17,7 +18,7 @@ from custom_components.ipoffice import async_remove_config_entry_device
 from custom_components.ipoffice.const import DOMAIN
 from simulator import Simulator, SimulatorConfig
 
-from .conftest import SYSTEM_ID, entity_id, entry_data, guid_of, settle
+from .conftest import PASSWORD, SYSTEM_ID, entity_id, entry_data, guid_of, settle
 
 OTHER_FINGERPRINT = ":".join(["AB"] * 32)
 
@@ -106,6 +107,7 @@ async def test_unavailable_and_recovery(
     """Everything is unavailable while the connection is down; logged once when lost and once when back."""
     coordinator = init_integration.runtime_data
     coordinator.client.backoff_base = 0.05
+    coordinator.client.auth_retry_delay = 0.05
     connectivity = entity_id(hass, "binary_sensor", f"{SYSTEM_ID}_connectivity")
     phone = entity_id(hass, "sensor", f"{guid_of(sim, '2001')}_phone_state")
     assert hass.states.get(connectivity).state == STATE_ON
@@ -124,6 +126,99 @@ async def test_unavailable_and_recovery(
     messages = [record.getMessage() for record in caplog.records if record.name == "custom_components.ipoffice"]
     assert sum("lost" in message for message in messages) == 1
     assert sum("restored" in message for message in messages) == 1
+
+
+def _reauth_flows(hass: HomeAssistant) -> list[str]:
+    return [
+        flow["flow_id"]
+        for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
+        if flow["context"]["source"] == "reauth"
+    ]
+
+
+async def test_password_changed_while_connected_starts_reauth(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service user's password changes on the IP Office while connected: the refused reconnect asks for the new
+    password at once (not at the next restart), the client slows down instead of hammering the IP Office with the old
+    one, and the new password entered in the reauth flow brings the entities back."""
+    entry = init_integration
+    client = entry.runtime_data.client
+    client.backoff_base = 0.01
+    client.auth_retry_delay = 0.5
+    phone = entity_id(hass, "sensor", f"{guid_of(sim, '2001')}_phone_state")
+    new_password = "changed-" + PASSWORD
+    sim.config.password = new_password
+    sim.faults.drop_all()
+    await _wait_for(lambda: bool(_reauth_flows(hass)))
+    await hass.async_block_till_done()
+    assert hass.states.get(phone).state == STATE_UNAVAILABLE
+    await asyncio.sleep(0.3)
+    refused = [r.getMessage() for r in caplog.records if "authentication failed" in r.getMessage()]
+    assert len(refused) == 1, refused  # one attempt with the old password, then the slow retry
+    assert "next attempt in 0.5 s" in refused[0]
+    (flow_id,) = _reauth_flows(hass)
+    result = await hass.config_entries.flow.async_configure(
+        flow_id, {CONF_USERNAME: entry.data[CONF_USERNAME], CONF_PASSWORD: new_password}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PASSWORD] == new_password
+    assert entry.runtime_data.client is not client
+    await _wait_for(lambda: entry.runtime_data.connected)
+    await hass.async_block_till_done()
+    assert hass.states.get(phone).state == "idle"
+    assert not _reauth_flows(hass)
+
+
+async def test_password_restored_ends_the_reauth_flow(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """The IP Office accepts the stored password again before anyone answered the reauth flow: the client reconnects
+    on its own and the flow, now pointless, is gone."""
+    coordinator = init_integration.runtime_data
+    coordinator.client.backoff_base = 0.01
+    coordinator.client.auth_retry_delay = 0.1
+    sim.faults.refuse_auth = True
+    sim.faults.drop_all()
+    await _wait_for(lambda: bool(_reauth_flows(hass)))
+    sim.faults.refuse_auth = False
+    await _wait_for(lambda: coordinator.connected)
+    await hass.async_block_till_done()
+    assert not _reauth_flows(hass)
+    assert init_integration.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.parametrize("fault", ["refuse_service", "no_connection_left"])
+async def test_refused_reconnect_raises_repair_issue(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, fault: str
+) -> None:
+    """A reconnect refused for want of licences or of free connections raises the repair issue while the client
+    retries; it stays across the retries and goes once the connection is back."""
+    coordinator = init_integration.runtime_data
+    coordinator.client.backoff_base = 0.01
+    coordinator.client.backoff_cap = 0.05
+    issue_id = "service_refused" if fault == "refuse_service" else "too_many_connections"
+    issues = ir.async_get(hass)
+    if fault == "refuse_service":
+        sim.faults.refuse_service = True
+    else:
+        sim.config.max_connections = 0
+    sim.faults.drop_all()
+    await _wait_for(lambda: issues.async_get_issue(DOMAIN, issue_id) is not None)
+    attempts = coordinator.client.stats.reconnects
+    await asyncio.sleep(0.3)  # more refused attempts: the issue stays
+    assert issues.async_get_issue(DOMAIN, issue_id) is not None
+    assert not coordinator.connected
+    assert coordinator.client.stats.reconnects == attempts
+    sim.faults.refuse_service = False
+    sim.config.max_connections = 10
+    await _wait_for(lambda: coordinator.connected)
+    await hass.async_block_till_done()
+    assert issues.async_get_issue(DOMAIN, issue_id) is None
+    assert not _reauth_flows(hass)
 
 
 async def test_dynamic_devices(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:

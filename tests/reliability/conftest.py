@@ -87,6 +87,7 @@ async def make_client(sim: Simulator) -> AsyncIterator[ClientFactory]:
         client.reconcile_delay = 0.05
         client.backoff_base = 0.02
         client.backoff_cap = 0.2
+        client.auth_retry_delay = 0.2
         made.append(client)
         if connect:
             await client.connect()

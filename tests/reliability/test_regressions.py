@@ -75,3 +75,59 @@ async def test_version_request_failure_is_retrieved(
         await wait_for(lambda: client.connected and not client._tasks, message="back")
     gc.collect()
     assert "never retrieved" not in caplog.text
+
+
+def _held(sim: Simulator) -> set[int]:
+    """The subscribe_ids the simulated IP Office holds on its open connections."""
+    return {
+        sid for session in sim.sessions if not session.closed for sid, sub in session.subs.items() if not sub.closed
+    }
+
+
+async def test_recovery_is_judged_after_the_loss_arrives(make_client: ClientFactory, sim: Simulator) -> None:
+    """Right after a drop the client still believes in its connection (the loss reaches it a few loop iterations
+    later): the campaign used to take that for a recovery and compare stale state with the truth. Once the client
+    reports itself connected again, it holds exactly the subscriptions the IP Office holds, and notifies flow."""
+    client = await make_client()
+    before = set(client._subs)
+    assert before == _held(sim)
+    for _ in range(5):
+        sim.incoming_call(to="2002")
+        sim.faults.drop_all()
+        # Still "connected" in this very iteration: a check here would compare stale state.
+        assert client.connected
+        await wait_for(lambda: not client.connected, message="the loss reaches the client")
+        await wait_for(lambda: client.connected and not client._tasks, message="back")
+        await sim.wait_quiet()
+        assert set(client._subs) == _held(sim)
+        assert set(client._subs).isdisjoint(before)  # every subscription made afresh on the new connection
+        before = set(client._subs)
+    bob = client.user_by_extn("2002")
+    assert bob is not None
+    truth = {
+        app.callid
+        for call in sim.model.calls
+        if not call.ended
+        for app in call.apps
+        if app.owner == bytes.fromhex(bob.guid)
+    }
+    assert set(bob.calls) == truth
+
+
+async def test_late_loss_of_a_replaced_connection_is_ignored(make_client: ClientFactory, sim: Simulator) -> None:
+    """A loss reported while a newer connection is open does not tear that connection down (it used to drop the
+    live connection and its subscriptions, leaving the client to reconnect for nothing)."""
+    client = await make_client()
+    events: list[bool] = []
+    client.add_connection_listener(events.append)
+    conn = client._conn
+    assert conn is not None
+    client._on_lost("late report of an older connection")
+    assert client.connected
+    assert client._conn is conn
+    assert events == []
+    sim.update_user("2001", dnd=True)
+    await sim.wait_quiet()
+    user = client.user_by_extn("2001")
+    assert user is not None
+    assert user.dnd

@@ -52,6 +52,7 @@ from .const import (
     UserFeature,
 )
 from .errors import (
+    AuthenticationError,
     CommandValidationError,
     FeatureNotAvailableError,
     MTCTI3Error,
@@ -84,6 +85,7 @@ NOTIFY_LINES_PARK_AVAILABLE: Final = 0x01
 REFRESH_FRACTION: Final = 0.8
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 60.0
+AUTH_RETRY_DELAY: Final = 300.0  # after a refused password: one attempt every 5 minutes, not a password hammering
 STABLE_AFTER: Final = 60.0  # a subscription that lived this long starts its backoff afresh
 RECONCILE_DELAY: Final = 1.0
 CONNECT_TIMEOUT: Final = 15.0
@@ -94,6 +96,7 @@ _SERVICE_MODES: Final = {mode.value: mode for mode in ServiceMode}
 _PHONE_STATES: Final = {state.value: state for state in PhoneState}
 
 ConnectionListener = Callable[[bool], None]
+FailureListener = Callable[[MTCTI3Error], None]
 UserListener = Callable[[User], None]
 QueueListener = Callable[[Queue], None]
 DirectoryListener = Callable[[list[LineEntry], list[LineEntry], list[LineEntry]], None]
@@ -202,6 +205,7 @@ class IPOfficeClient:
         self.reconcile_delay = RECONCILE_DELAY
         self.backoff_base = BACKOFF_BASE
         self.backoff_cap = BACKOFF_CAP
+        self.auth_retry_delay = AUTH_RETRY_DELAY
         self.connect_timeout = CONNECT_TIMEOUT
 
         self._state = ConnectionState.DISCONNECTED
@@ -227,6 +231,7 @@ class IPOfficeClient:
         self._park_calls: dict[int, Call] = {}
 
         self._connection_listeners: list[ConnectionListener] = []
+        self._failure_listeners: list[FailureListener] = []
         self._user_listeners: dict[str | None, list[UserListener]] = {}
         self._queue_listeners: dict[str | None, list[QueueListener]] = {}
         self._directory_listeners: list[DirectoryListener] = []
@@ -286,6 +291,14 @@ class IPOfficeClient:
     def add_connection_listener(self, callback: ConnectionListener) -> Callable[[], None]:
         """``callback(connected)`` when the connection is lost and when it is recovered."""
         return _add(self._connection_listeners, callback)
+
+    def add_failure_listener(self, callback: FailureListener) -> Callable[[], None]:
+        """``callback(error)`` when a reconnect attempt fails (AuthenticationError, TooManyConnectionsError, ...).
+
+        The client goes on reconnecting (an AuthenticationError slows it down to one attempt every
+        :attr:`auth_retry_delay` seconds); the listener decides whether a person must act.
+        """
+        return _add(self._failure_listeners, callback)
 
     def add_user_listener(self, callback: UserListener, guid: str | None = None) -> Callable[[], None]:
         """``callback(user)`` after any change to the user ``guid`` (None: any user)."""
@@ -633,6 +646,11 @@ class IPOfficeClient:
     def _on_lost(self, reason: str) -> None:
         if self._closing:
             return
+        if self._conn is not None and not self._conn.closed:
+            # A connection reports its loss after marking itself closed: an open current connection means that the
+            # report comes from an older one, which must not tear down the connection that replaced it.
+            _LOGGER.debug("Ignored the late loss of a replaced MTCTI-3 connection: %s", reason)
+            return
         _LOGGER.warning("Lost the MTCTI-3 connection to %s: %s", self._host, reason)
         if self._conn is not None:
             self._lost_conns.append(self._conn)
@@ -648,15 +666,25 @@ class IPOfficeClient:
 
     async def _reconnect_loop(self) -> None:
         attempt = 0
+        refused = False
         while not self._closing:
             await self._close_lost()
-            await asyncio.sleep(self.backoff(attempt))
+            await asyncio.sleep(self.auth_retry_delay if refused else self.backoff(attempt))
             attempt += 1
             try:
                 await self._establish(resume=True)
             except MTCTI3Error as err:
-                _LOGGER.warning("Reconnect %d to %s failed: %s", attempt, self._host, err)
+                refused = isinstance(err, AuthenticationError)
+                _LOGGER.warning(
+                    "Reconnect %d to %s failed: %s%s",
+                    attempt,
+                    self._host,
+                    err,
+                    f"; next attempt in {self.auth_retry_delay:g} s" if refused else "",
+                )
                 await self._drop_connection()
+                for listener in list(self._failure_listeners):
+                    _call(listener, err)
                 continue
             if self._conn is None:  # lost again while subscribing
                 continue

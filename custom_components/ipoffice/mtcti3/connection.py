@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Final
@@ -73,15 +74,61 @@ def subscribe_id_of(message: pb.Message) -> int:
     return 0
 
 
+_TRACE_CLOCK: list[float] = []  # [start, last]: monotonic times of the first and the latest traced message
+
+
 def trace(direction: str, message: pb.Message) -> None:
-    """Log ``message`` in protobuf text format when the trace logger is enabled for DEBUG."""
+    """Log ``message`` in protobuf text format when the trace logger is enabled for DEBUG.
+
+    Each line carries ``t=`` seconds since the first traced message, ``+`` the seconds since the previous one, the
+    direction and the subscription (SysMonitor's view). Only messages are traced, never the websocket handshake
+    that carries the Authorization header; authorization codes show as ``***``, guids and gcids in hex.
+    """
     if _TRACE.isEnabledFor(logging.DEBUG):
+        now = time.monotonic()
+        if not _TRACE_CLOCK:
+            _TRACE_CLOCK[:] = [now, now]
+        start, last = _TRACE_CLOCK
+        _TRACE_CLOCK[1] = now
         _TRACE.debug(
-            "%s sub=%d %s",
+            "t=%.3f +%.3fs %s sub=%d %s",
+            now - start,
+            now - last,
             direction,
             subscribe_id_of(message),
-            text_format.MessageToString(message, as_one_line=True),
+            text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format),
         )
+
+
+REDACTED: Final = "***"
+_HEX_FIELDS: Final = ("guid", "gcid")
+_SET_AUTH_CODE: Final = pb.CallFunction.Action.Value("SetAuthCode")
+
+
+def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
+    """The trace text of one (sub)message when it differs from protobuf's: authorization codes redacted, guids and
+    gcids in hex. None: protobuf's own text. The message itself is never changed (a copy is formatted)."""
+    descriptor = message.DESCRIPTOR
+    redact = ""
+    if descriptor.name == "AdvancedMakeCall" and message.authcode not in ("", REDACTED):
+        redact = "authcode"
+    elif descriptor.name == "CallFunction" and message.action == _SET_AUTH_CODE and message.arg1 not in ("", REDACTED):
+        redact = "arg1"
+    hexed = [
+        (name, value.hex().upper())
+        for name in _HEX_FIELDS
+        if name in descriptor.fields_by_name and isinstance(value := getattr(message, name), bytes) and value
+    ]
+    if not redact and not hexed:
+        return None
+    copy = type(message)()
+    copy.CopyFrom(message)
+    if redact:
+        setattr(copy, redact, REDACTED)
+    for name, _ in hexed:
+        copy.ClearField(name)
+    body = text_format.MessageToString(copy, as_one_line=True, message_formatter=_trace_format)
+    return " ".join([*(f"{name}: {value}" for name, value in hexed), body]).strip()
 
 
 def _http_error(status: int, host: str, port: int) -> Exception:

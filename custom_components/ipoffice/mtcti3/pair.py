@@ -1,0 +1,323 @@
+"""A resilient pair of IP Offices, live-live (the spec's "Resilient solutions").
+
+One connection to each system (two of the ten MTCTI-3 connections each allows). Either system renders the same
+users and accepts commands for them, so users are served from the primary while it is up and from the secondary
+while it is not; each system sees and controls only the calls queueing on it, so queue calls are merged from both
+and every call command goes to the system that holds the call.
+
+Call events of users come from the system that serves users, deduplicated by gcid: a user's call seen on both systems is
+one call, so a switch of systems reports only what really changed (a NEW for a call only the new system has, an
+ENDED with ``reconciled=True`` for a call only the old one had). The switch back to the primary waits until the
+primary's client has reconciled its calls after reconnecting, so that its stale calls never show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Final
+
+from .calls import end_events
+from .client import (
+    CallListener,
+    ConnectionListener,
+    IPOfficeClient,
+    ParkListener,
+    QueueListener,
+    UserListener,
+)
+from .errors import MTCTI3Error
+from .models import Call, CallEvent, CallEventType, LineEntry, Queue, SystemInfo, User
+
+_LOGGER = logging.getLogger(__name__)
+
+PRIMARY: Final = "primary"
+SECONDARY: Final = "secondary"
+FAILBACK_MARGIN: Final = 0.5  # seconds after the primary's reconcile delay before users are served from it again
+RETRY_CAP: Final = 60.0
+
+
+def call_key(call: Call) -> str:
+    """The identity of a user's call across both systems: the user and the gcid (the call id when it has none)."""
+    return f"{call.owner_guid}/{call.gcid or call.call_id}"
+
+
+def _add[T](items: list[T], item: T) -> Callable[[], None]:
+    items.append(item)
+
+    def remove() -> None:
+        if item in items:
+            items.remove(item)
+
+    return remove
+
+
+class PairClient:
+    """Two :class:`IPOfficeClient` of a primary and a secondary IP Office, seen as one system."""
+
+    def __init__(self, primary: IPOfficeClient, secondary: IPOfficeClient) -> None:
+        """Compose the two clients (nothing connects before :meth:`connect`)."""
+        self.primary = primary
+        self.secondary = secondary
+        self.failback_delay = primary.reconcile_delay + FAILBACK_MARGIN
+        self._active = primary
+        self._connected = False
+        self._live: dict[str, Call] = {}  # user calls reported and not ended, by call_key
+        self._last_ended = ""  # the call whose ENDED was reported last (its MISSED follows)
+        self._connection_listeners: list[ConnectionListener] = []
+        self._user_listeners: list[tuple[UserListener, str | None]] = []
+        self._queue_listeners: list[tuple[QueueListener, str | None]] = []
+        self._call_listeners: list[CallListener] = []
+        self._park_listeners: list[ParkListener] = []
+        self._unsubs: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failback: asyncio.TimerHandle | None = None
+        for client in (primary, secondary):
+            self._unsubs += [
+                client.add_connection_listener(partial(self._on_connection, client)),
+                client.add_user_listener(partial(self._on_user, client)),
+                client.add_queue_listener(partial(self._on_queue, client)),
+                client.add_call_listener(partial(self._on_call, client)),
+                client.add_park_listener(partial(self._on_park, client)),
+            ]
+
+    # --- life cycle --------------------------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Connect to both; succeed when either answers (the other is retried in the background).
+
+        When neither connects, the primary's error is raised.
+        """
+        results = await asyncio.gather(self.primary.connect(), self.secondary.connect(), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, MTCTI3Error):
+                await self.disconnect()
+                raise result
+        failed = [client for client, result in zip((self.primary, self.secondary), results, strict=True) if result]
+        if len(failed) == 2:
+            await self.disconnect()
+            error = results[0]
+            assert isinstance(error, BaseException)
+            raise error
+        self._active = self.primary if self.primary.connected else self.secondary
+        self._connected = True
+        self._live = {call_key(call): call for call in self._user_calls(self._active)}
+        for client in failed:
+            _LOGGER.warning("IP Office %s did not answer; retrying in the background", self.name_of(client))
+            task = asyncio.get_running_loop().create_task(self._retry(client), name="mtcti3-pair-retry")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _retry(self, client: IPOfficeClient) -> None:
+        attempt = 0
+        while True:
+            await asyncio.sleep(min(RETRY_CAP, client.backoff(attempt)))
+            attempt += 1
+            try:
+                await client.connect()
+            except MTCTI3Error as err:
+                _LOGGER.debug("IP Office %s still unreachable: %s", self.name_of(client), err)
+                continue
+            self._on_connection(client, True)
+            return
+
+    async def disconnect(self) -> None:
+        """Disconnect from both and stop every task."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        if self._failback is not None:
+            self._failback.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.gather(self.primary.disconnect(), self.secondary.disconnect())
+
+    # --- what the pair shows -----------------------------------------------------------------------------------
+
+    def name_of(self, client: IPOfficeClient) -> str:
+        """The name of a client: primary or secondary."""
+        return PRIMARY if client is self.primary else SECONDARY
+
+    @property
+    def active(self) -> IPOfficeClient:
+        """The client that serves users, the directory and the park server."""
+        return self._active
+
+    @property
+    def connected(self) -> bool:
+        """Whether either system is connected."""
+        return self.primary.connected or self.secondary.connected
+
+    @property
+    def system(self) -> SystemInfo:
+        """The system that serves users."""
+        return self._active.system
+
+    @property
+    def directory(self) -> dict[str, LineEntry]:
+        """Every user and queue Lines lists, as the serving system reports them."""
+        return self._active.directory
+
+    @property
+    def users(self) -> dict[str, User]:
+        """The users, from the system that serves them."""
+        return self._active.users
+
+    @property
+    def queues(self) -> dict[str, Queue]:
+        """The queues' configuration, from the system that serves users."""
+        return self._active.queues
+
+    @property
+    def parked_calls(self) -> dict[str, Call]:
+        """The parked calls of the serving system."""
+        return self._active.parked_calls
+
+    def queue_calls(self, guid: str) -> list[tuple[str, Call]]:
+        """The calls queueing on a queue, on each connected system, tagged "primary" or "secondary"."""
+        return [
+            (self.name_of(client), call)
+            for client in (self.primary, self.secondary)
+            if client.connected and (queue := client.queues.get(guid)) is not None
+            for call in queue.calls.values()
+        ]
+
+    def client_for_call(self, owner: str, call_id: int) -> IPOfficeClient:
+        """The client of the system that holds the call of ``owner`` (user or queue guid) with ``call_id``.
+
+        Users' calls are looked up on the serving system first; a call that neither connected system holds goes to
+        the serving one, which answers with its error.
+        """
+        for client in (self._active, self.secondary if self._active is self.primary else self.primary):
+            if not client.connected:
+                continue
+            holder = client.users.get(owner) or client.queues.get(owner)
+            if holder is not None and call_id in holder.calls:
+                return client
+        return self._active
+
+    # --- listeners ---------------------------------------------------------------------------------------------
+
+    def add_connection_listener(self, callback: ConnectionListener) -> Callable[[], None]:
+        """``callback(connected)`` when the pair goes from "either up" to "both down" and back."""
+        return _add(self._connection_listeners, callback)
+
+    def add_user_listener(self, callback: UserListener, guid: str | None = None) -> Callable[[], None]:
+        """``callback(user)`` on a change of a user of the serving system (and for every user on a switch)."""
+        return _add(self._user_listeners, (callback, guid))
+
+    def add_queue_listener(self, callback: QueueListener, guid: str | None = None) -> Callable[[], None]:
+        """``callback(queue)`` on a change of a queue on either system (its calls differ on each)."""
+        return _add(self._queue_listeners, (callback, guid))
+
+    def add_call_listener(self, callback: CallListener) -> Callable[[], None]:
+        """``callback(event)``: users' calls once (by gcid), queue calls of both systems."""
+        return _add(self._call_listeners, callback)
+
+    def add_park_listener(self, callback: ParkListener) -> Callable[[], None]:
+        """``callback(parked)`` for the serving system's park server."""
+        return _add(self._park_listeners, callback)
+
+    # --- from the two clients ----------------------------------------------------------------------------------
+
+    def _user_calls(self, client: IPOfficeClient) -> list[Call]:
+        return [call for user in client.users.values() for call in user.calls.values()]
+
+    def _on_connection(self, client: IPOfficeClient, up: bool) -> None:
+        if up and client is self.primary and self._active is not self.primary:
+            # Fail back once the primary has reconciled its calls; the secondary serves meanwhile.
+            if self._failback is not None:
+                self._failback.cancel()
+            self._failback = asyncio.get_running_loop().call_later(self.failback_delay, self._fail_back)
+        elif up and not self._active.connected:
+            self._switch(client)
+        elif not up and client is self._active:
+            other = self.secondary if client is self.primary else self.primary
+            if other.connected:
+                self._switch(other)
+        connected = self.connected
+        if connected != self._connected:
+            self._connected = connected
+            for listener in list(self._connection_listeners):
+                listener(connected)
+
+    def _fail_back(self) -> None:
+        self._failback = None
+        if self.primary.connected and self._active is not self.primary:
+            self._switch(self.primary)
+
+    def _switch(self, client: IPOfficeClient) -> None:
+        """Serve users from ``client``: report only the calls that differ, then refresh every user entity."""
+        _LOGGER.info("Users now served by the %s IP Office", self.name_of(client))
+        self._active = client
+        now = time.time()
+        current = {call_key(call): call for call in self._user_calls(client)}
+        events: list[CallEvent] = []
+        for key, call in list(self._live.items()):
+            if key not in current:
+                del self._live[key]
+                events.extend(end_events(call, now, reconciled=True))
+        for key, call in current.items():
+            if key not in self._live:
+                self._live[key] = call
+                events.append(CallEvent(CallEventType.NEW, call, now))
+        for event in events:
+            self._emit_call(event)
+        for user in list(client.users.values()):
+            self._emit_user(user)
+
+    def _on_user(self, client: IPOfficeClient, user: User) -> None:
+        if client is self._active:
+            self._emit_user(user)
+
+    def _emit_user(self, user: User) -> None:
+        for callback, guid in list(self._user_listeners):
+            if guid is None or guid == user.guid:
+                callback(user)
+
+    def _on_queue(self, client: IPOfficeClient, queue: Queue) -> None:
+        shown = self.queues.get(queue.guid, queue)
+        for callback, guid in list(self._queue_listeners):
+            if guid is None or guid == queue.guid:
+                callback(shown)
+
+    def _on_call(self, client: IPOfficeClient, event: CallEvent) -> None:
+        call = event.call
+        if call.owner_guid in client.queues:
+            self._emit_call(event)  # each system's queue calls are its own
+            return
+        if client is not self._active:
+            return
+        if call.owner_guid in client.users:
+            key = call_key(call)
+            if event.type is CallEventType.NEW:
+                if key in self._live:
+                    return
+                self._live[key] = call
+            elif event.type in (CallEventType.MISSED, CallEventType.ABANDONED):
+                if key != self._last_ended:
+                    return
+                self._last_ended = ""
+            elif key not in self._live:
+                return  # already reported ended (or never reported)
+            elif event.type is CallEventType.ENDED:
+                del self._live[key]
+                self._last_ended = key
+            else:
+                self._live[key] = call
+        self._emit_call(event)
+
+    def _emit_call(self, event: CallEvent) -> None:
+        for listener in list(self._call_listeners):
+            listener(event)
+
+    def _on_park(self, client: IPOfficeClient, parked: dict[str, Call]) -> None:
+        if client is self._active:
+            for listener in list(self._park_listeners):
+                listener(parked)

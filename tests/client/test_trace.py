@@ -1,0 +1,45 @@
+"""The protocol trace: readable (guids in hex) and free of authorization codes."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from custom_components.ipoffice.mtcti3.connection import TRACE_LOGGER_NAME
+from simulator import Simulator
+
+from .conftest import ClientFactory, settle, wait_for
+
+MAKE_CALL_CODE = "80917263"  # distinctive, so that a grep for them cannot match anything by chance
+SET_CODE = "80917264"
+
+
+async def test_trace_redacts_authorization_codes(
+    make_client: ClientFactory, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Authorization codes given to make_call and set_auth_code reach the IP Office unchanged but show as *** in
+    the trace (and in no other log line); guids show as the hex the rest of the integration uses."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.ipoffice")
+    caplog.set_level(logging.DEBUG, logger=TRACE_LOGGER_NAME)
+    sim.model.auth_codes += [MAKE_CALL_CODE, SET_CODE]
+    client = await make_client()
+    bob = client.user_by_extn("2002")
+    assert bob is not None
+    await client.make_call(bob, "2003", auth_code=MAKE_CALL_CODE, account_code="1000")
+    await wait_for(lambda: bool(bob.calls), message="the call")
+    (call_id,) = bob.calls
+    app = next(a for c in sim.model.calls for a in c.apps if a.owner == bytes.fromhex(bob.guid))
+    assert app.authcode == MAKE_CALL_CODE  # the message sent was not redacted
+    await client.set_auth_code(bob, call_id, SET_CODE)
+    assert app.authcode == SET_CODE
+    await client.set_auth_code(bob, call_id, "")  # clearing shows as cleared, not as a secret
+    await settle(sim)
+    trace = [r.getMessage() for r in caplog.records if r.name == TRACE_LOGGER_NAME]
+    assert any('authcode: "***"' in line and 'accountcode: "1000"' in line for line in trace)
+    assert any('action: SetAuthCode arg1: "***"' in line for line in trace)
+    assert any("action: SetAuthCode" in line and "arg1" not in line for line in trace)
+    assert any(f"guid: {bob.guid}" in line for line in trace)
+    assert not any("\\" in line for line in trace if "guid" in line)  # no escaped bytes
+    assert MAKE_CALL_CODE not in caplog.text
+    assert SET_CODE not in caplog.text
