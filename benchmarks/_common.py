@@ -19,9 +19,10 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +156,29 @@ def cpu_seconds() -> float:
     """User + system CPU seconds of this process."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def profiled(variable: str) -> Iterator[None]:
+    """Profile the block with pyinstrument when the environment ``variable`` names a file (text report appended).
+
+    ``BENCH_PROFILE_SIM`` profiles the simulator process's loads, ``BENCH_PROFILE_HA`` the Home Assistant process
+    during the latency phase of ``bench_e2e``: a developer's tool, off by default.
+    """
+    path = os.environ.get(variable)
+    if not path:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.0005, async_mode="disabled")
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        with Path(path).open("a", encoding="utf-8") as out:
+            out.write(profiler.output_text(unicode=False, show_all=False))
 
 
 # --- the simulator in a subprocess ------------------------------------------------------------------------------
@@ -329,7 +353,7 @@ async def add_ipoffice_entry(hass: Any, sim: SimProcess) -> Any:
         options={},
         source="user",
         unique_id="ipoffice-benchmark",
-        discovery_keys={},
+        discovery_keys=MappingProxyType({}),
         subentries_data=None,
     )
     await hass.config_entries.async_add(entry)  # sets it up too

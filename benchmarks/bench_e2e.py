@@ -19,6 +19,7 @@ up on the simulator. Two phases:
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from typing import Any
 
@@ -33,6 +34,7 @@ from _common import (
     parser,
     percentile,
     print_report,
+    profiled,
 )
 
 RATIO_TARGET = 0.5
@@ -40,8 +42,36 @@ P99_TARGET_MS = 10.0
 RATE_TARGET = 2000.0
 
 
+class GCPauses:
+    """The garbage collector's pauses (``gc.callbacks``) while recording: a tail-latency suspect."""
+
+    def __init__(self) -> None:
+        self.pauses: list[float] = []
+        self.longest = (0.0, -1)  # ms, generation
+        self._start = 0.0
+        self.recording = False
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        elif self.recording:
+            pause = 1000 * (time.perf_counter() - self._start)
+            self.pauses.append(pause)
+            if pause > self.longest[0]:
+                self.longest = (pause, int(info.get("generation", -1)))
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._callback)
+
+
 class Probe:
-    """Marks which notify the client is handling, and when its event and state writes happen."""
+    """Marks which notify the client is handling, and when its event and state writes happen.
+
+    Entities write their states once per loop iteration (``entity._UpdateBatch``): a write in that flush belongs
+    to every notify handled in the iteration, not only to the last one, so each notify stays "pending" until a
+    handle queued right after its own processing (which runs after the flush) closes the iteration's batch.
+    """
 
     def __init__(self, hass: Any, client: Any) -> None:
         from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED
@@ -55,11 +85,19 @@ class Probe:
         self.event_count = 0
         self.write_count = 0
         self.recording = False
+        self.pending: list[tuple[int, int]] = []
         original = client._on_notify
+        loop = hass.loop
+
+        def close_batch() -> None:
+            self.pending = []
 
         def on_notify(notify: Any) -> None:
-            self.current = (notify.subscribe_id, notify.notify_id)
+            self.current = key = (notify.subscribe_id, notify.notify_id)
             original(notify)
+            if not self.pending:
+                loop.call_soon(close_batch)
+            self.pending.append(key)
 
         client._on_notify = on_notify
 
@@ -73,7 +111,10 @@ class Probe:
         def on_write(_event: Any) -> None:
             self.write_count += 1
             if self.recording:
-                self.writes[self.current] = time.perf_counter()
+                now = time.perf_counter()
+                self.writes[self.current] = now
+                for key in self.pending:
+                    self.writes[key] = now
 
         hass.bus.async_listen(EVENT_CALL, on_event)
         hass.bus.async_listen(EVENT_STATE_CHANGED, on_write)
@@ -85,8 +126,11 @@ class Probe:
         hass.bus.async_listen(EVENT_STATE_REPORTED, on_write, event_filter=every)
 
 
-async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entities: int) -> float:
-    """Notifies/s Home Assistant alone manages when it fires ``events`` events and writes ``writes`` states."""
+async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entities: int) -> tuple[float, float]:
+    """Notifies/s Home Assistant alone manages when it fires ``events`` events and writes ``writes`` states.
+
+    Returns (notifies/s by the wall clock, CPU seconds per notify of this process).
+    """
     from custom_components.ipoffice.const import EVENT_CALL
 
     data = {
@@ -104,7 +148,7 @@ async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entitie
     fire = hass.bus.async_fire
     set_state = hass.states.async_set
     chunk = 200
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     done_events = done_writes = 0
     counter = 0
     while done_events < events or done_writes < writes:
@@ -118,10 +162,10 @@ async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entitie
                 done_writes += 1
         await asyncio.sleep(0)  # let the listeners and the loop run, as they do for the integration
     await hass.async_block_till_done()
-    return notifies / (time.perf_counter() - start)
+    return notifies / (time.perf_counter() - start), (cpu_seconds() - cpu_start) / max(1, notifies)
 
 
-async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float) -> Report:
+async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float, *, freeze: bool = False) -> Report:
     users = max(500, 2 * calls) if not quick else 60
     report = Report(f"end to end: simulator -> client -> Home Assistant, {calls} concurrent calls, {users} users")
     sim = await SimProcess.start(users, 10)
@@ -130,12 +174,17 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
             entry = await add_ipoffice_entry(hass, sim)
             await hass.async_block_till_done()
             client = entry.runtime_data.client
+            if freeze:  # a process-wide setting (Home Assistant's to make, not an integration's): --gc-freeze
+                gc.collect()
+                gc.freeze()
             probe = Probe(hass, client)
             entities = len(hass.states.async_entity_ids())
             throughput: list[float] = []
             floors: list[float] = []
             ratios: list[float] = []
             shares: list[float] = []
+            cpu_costs: list[float] = []
+            floor_costs: list[float] = []
             for _ in range(repeat):
                 n0, e0, w0 = client.stats.notifies, probe.event_count, probe.write_count
                 cpu0, sim0 = cpu_seconds(), await sim.cpu()
@@ -149,7 +198,9 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
                 scale = handled / max(1, total_notifies)
                 events = round((probe.event_count - e0) * scale)
                 writes = round((probe.write_count - w0) * scale)
-                floor = await floor_rate(hass, events, writes, handled, entities) if handled else 0.0
+                floor, floor_cpu = await floor_rate(hass, events, writes, handled, entities) if handled else (0, 0)
+                cpu_costs.append((cpu1 - cpu0) / max(1, total_notifies))
+                floor_costs.append(floor_cpu)
                 throughput.append(achieved)
                 floors.append(floor)
                 ratios.append(achieved / floor if floor else 0.0)
@@ -170,16 +221,33 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
                     passed=ratio >= RATIO_TARGET,
                 )
             )
+            cpu_ratio = median(floor_costs) / median(cpu_costs) if median(cpu_costs) else 0.0
+            report.add(
+                Row(
+                    "Home Assistant process CPU per notify",
+                    1e6 * median(cpu_costs),
+                    "us",
+                    floor=1e6 * median(floor_costs),
+                    ratio=cpu_ratio,
+                    target=f"ratio >= {RATIO_TARGET}",
+                    passed=cpu_ratio >= RATIO_TARGET,
+                    note="CPU time, robust on a shared machine: the floor's CPU per notify over the integration's",
+                )
+            )
             report.add(Row("simulator CPU share (throughput)", 100 * median(shares), "%", note="of both processes"))
 
             # Latency at a fixed offered rate.
             probe.events.clear()
             probe.writes.clear()
             probe.recording = True
+            pauses = GCPauses()
+            pauses.recording = True
             cpu0, sim0 = cpu_seconds(), await sim.cpu()
-            answer = await sim.command("load", calls=calls, rate=rate, seconds=seconds, backlog=2 * calls)
+            with profiled("BENCH_PROFILE_HA"):
+                answer = await sim.command("load", calls=calls, rate=rate, seconds=seconds, backlog=2 * calls)
             cpu1, sim1 = cpu_seconds(), await sim.cpu()
             probe.recording = False
+            pauses.close()
             await hass.async_block_till_done()
             sent = {(sid, nid): t for sid, nid, t in answer["log"]}
             to_event = [1000 * (t - sent[key]) for key, t in probe.events.items() if key in sent]
@@ -214,6 +282,18 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
             report.add(Row("latency -> ipoffice_call p50", percentile(to_event, 0.5), "ms"))
             report.add(Row("latency -> ipoffice_call p99", percentile(to_event, 0.99), "ms"))
             report.add(Row("latency -> ipoffice_call max", max(to_event, default=0.0), "ms"))
+            slow = [p for p in pauses.pauses if p >= 5.0]
+            report.add(
+                Row(
+                    "garbage collector pauses >= 5 ms (latency)",
+                    len(slow),
+                    "pauses",
+                    note=(
+                        f"longest {pauses.longest[0]:.1f} ms (generation {pauses.longest[1]}),"
+                        f" total {sum(slow):.0f} ms of {len(pauses.pauses)} collections"
+                    ),
+                )
+            )
             backlog = answer["backlog"]
             quarter = max(1, len(backlog) // 4)
             first, last = median(backlog[:quarter]), median(backlog[-quarter:])
@@ -231,6 +311,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
             )
             share = (sim1 - sim0) / max(1e-9, (sim1 - sim0) + (cpu1 - cpu0))
             report.add(Row("simulator CPU share (latency)", 100 * share, "%"))
+            report.add(Row("simulator CPU per notify (latency)", 1e6 * answer["cpu"] / max(1, answer["acked"]), "us"))
             report.add(
                 Row("Home Assistant process CPU (latency)", 100 * (cpu1 - cpu0) / answer["seconds"], "% of a core")
             )
@@ -240,6 +321,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float)
                     "latency samples (state, event)": f"{len(to_write)}, {len(to_event)}",
                     "repeats": f"throughput {repeat}x{seconds:g} s, medians; latency 1x{seconds:g} s",
                     "simulator": "subprocess, CPU time read there",
+                    "gc.freeze() after set-up": "yes (--gc-freeze)" if freeze else "no (Home Assistant's default)",
                 }
             )
             await hass.config_entries.async_unload(entry.entry_id)
@@ -253,12 +335,15 @@ def main() -> None:
     args.add_argument("--calls", type=int, default=0, help="concurrent calls (default 200, 20 with --quick)")
     args.add_argument("--seconds", type=float, default=0, help="seconds per phase (default 6, 1.5 with --quick)")
     args.add_argument("--rate", type=float, default=RATE_TARGET, help="offered notifies/s of the latency phase")
+    args.add_argument(
+        "--gc-freeze", action="store_true", help="gc.freeze() once set up: what the collector's full passes cost"
+    )
     ns = args.parse_args()
     repeat = ns.repeat or (1 if ns.quick else 3)
     calls = ns.calls or (20 if ns.quick else 200)
     seconds = ns.seconds or (1.5 if ns.quick else 6.0)
     rate = ns.rate if not ns.quick or ns.rate != RATE_TARGET else 300.0
-    report = asyncio.run(run(ns.quick, repeat, calls, seconds, rate))
+    report = asyncio.run(run(ns.quick, repeat, calls, seconds, rate, freeze=ns.gc_freeze))
     print_report(report, as_json=ns.json)
 
 

@@ -10,14 +10,42 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
 
 from .scenario import Queue, QueueMember, Scenario, User, make_guid
 
-S = pb.CallInfo.State
-D = pb.CallInfo.Direction
+
+class _Enum:
+    """A protobuf enum as plain int attributes.
+
+    ``pb.CallInfo.State.CONNECTED`` goes through ``EnumTypeWrapper.__getattr__`` on every access, which was the
+    simulator's largest single cost under load; this copies the values once.
+    """
+
+    def __init__(self, wrapper: Any) -> None:
+        self._wrapper = wrapper
+        for name, number in wrapper.items():
+            setattr(self, name, number)
+
+    def Name(self, number: int) -> str:  # noqa: N802 - the protobuf EnumTypeWrapper's name
+        """The value's name (ValueError if none)."""
+        return str(self._wrapper.Name(number))
+
+    def Value(self, name: str) -> int:  # noqa: N802 - the protobuf EnumTypeWrapper's name
+        """The value of ``name`` (ValueError if none)."""
+        return int(self._wrapper.Value(name))
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> int: ...
+
+
+S = _Enum(pb.CallInfo.State)
+D = _Enum(pb.CallInfo.Direction)
+_IN_CALL = frozenset((S.CONNECTED, S.ONHOLD, S.ONHOLDPENDTRANSFER, S.ONHOLDPENDCONF, S.RINGBACK))
+_DIALLING = frozenset((S.DIALTONE, S.DIALLING, S.DIALLED))
 
 # Features available (CallInfo.featuresavailable bits, the spec's "Features Available" table).
 DROP = 1 << 0
@@ -233,23 +261,48 @@ class SystemModel:
         self._added = len(self.users)
         self._changed: dict[int, Appearance] = {}
         self._lost: list[tuple[Appearance, pb.CallLost]] = []
-        self._phonestates: dict[bytes, int] = {}
         self._after: list[tuple[str, bytes]] = []  # config notifies that follow the pending call event
+        # Indexes (the model serves 3000 users and hundreds of calls: no per-action scan of them all).
+        self._user_by_extn: dict[str, User] = {}
+        self._user_rank: dict[bytes, int] = {}
+        self._queue_by_extn: dict[str, Queue] = {}
+        self._indexed = (-1, -1)
+        self._apps_by_user: dict[bytes, list[Appearance]] = {}
+        self._dirty_users: set[bytes] = set()  # users whose phone state may have changed since the last commit
+        self._phonestates: dict[bytes, int] = {guid: self.phonestate(user) for guid, user in self.users.items()}
 
     # ------------------------------------------------------------------------------------------------ lookup
 
+    def _reindex(self) -> None:
+        """Rebuild the extension indexes (after a user or queue is added, removed or renumbered)."""
+        self._user_by_extn = {}
+        self._user_rank = {}
+        for rank, user in enumerate(self.users.values()):
+            self._user_by_extn.setdefault(user.extn, user)
+            self._user_rank[user.guid] = rank
+        self._queue_by_extn = {}
+        for queue in self.queues.values():
+            self._queue_by_extn.setdefault(queue.extn, queue)
+        self._indexed = (len(self.users), len(self.queues))
+
+    def _fresh_index(self) -> None:
+        if self._indexed != (len(self.users), len(self.queues)):
+            self._reindex()
+
     def user(self, extn: str) -> User:
         """The user with extension ``extn`` (KeyError if none)."""
-        for user in self.users.values():
-            if user.extn == extn:
-                return user
-        raise KeyError(f"no user {extn}")
+        user = self.find_user(extn)
+        if user is None:
+            raise KeyError(f"no user {extn}")
+        return user
 
     def find_user(self, extn: str) -> User | None:
-        for user in self.users.values():
-            if user.extn == extn:
-                return user
-        return None
+        self._fresh_index()
+        user = self._user_by_extn.get(extn)
+        if user is not None and (user.extn != extn or self.users.get(user.guid) is not user):
+            self._reindex()  # changed behind the model's back
+            user = self._user_by_extn.get(extn)
+        return user
 
     def queue(self, extn: str) -> Queue:
         """The queue with extension ``extn`` (KeyError if none)."""
@@ -259,10 +312,12 @@ class SystemModel:
         return queue
 
     def find_queue(self, extn: str) -> Queue | None:
-        for queue in self.queues.values():
-            if queue.extn == extn:
-                return queue
-        return None
+        self._fresh_index()
+        queue = self._queue_by_extn.get(extn)
+        if queue is not None and (queue.extn != extn or self.queues.get(queue.guid) is not queue):
+            self._reindex()
+            queue = self._queue_by_extn.get(extn)
+        return queue
 
     def owner_label(self, app: Appearance) -> str:
         if app.owner_kind == "park":
@@ -284,7 +339,13 @@ class SystemModel:
         raise KeyError(f"no call {gcid}")
 
     def user_apps(self, user: User) -> list[Appearance]:
-        return [a for c in self.calls for a in c.apps if a.owner_kind == "user" and a.owner == user.guid]
+        """The user's call appearances, in call order (oldest call first), from the per-user index."""
+        apps = self._apps_by_user.get(user.guid)
+        if not apps:
+            return []
+        if len(apps) == 1:
+            return list(apps)
+        return sorted(apps, key=lambda a: (a.call.gcid_bytes, a.call.apps.index(a)))
 
     def apps_of(self, kind: str, owner: bytes | str) -> list[Appearance]:
         return [a for c in self.calls for a in c.apps if a.owner_kind == kind and a.owner == owner]
@@ -305,26 +366,30 @@ class SystemModel:
             return 5
         if user.extnfault:
             return 6
-        return self._phonestate_of({a.state for a in self.user_apps(user)})
+        return self._phonestate_of({a.state for a in self._apps_by_user.get(user.guid, ())})
 
     @staticmethod
     def _phonestate_of(states: set[int]) -> int:
         """The phone state of a logged-in, working user whose call appearances are in ``states``."""
-        if states & {S.CONNECTED, S.ONHOLD, S.ONHOLDPENDTRANSFER, S.ONHOLDPENDCONF, S.RINGBACK}:
+        if states & _IN_CALL:
             return 4
-        if states & {S.DIALTONE, S.DIALLING, S.DIALLED}:
+        if states & _DIALLING:
             return 1
         if S.RINGING in states:
             return 2
         return 0
 
     def busy(self, user: User) -> bool:
-        return any(a.state != S.RINGING for a in self.user_apps(user))
+        return any(a.state != S.RINGING for a in self._apps_by_user.get(user.guid, ()))
 
     # ------------------------------------------------------------------------------------------------ events
 
     def _touch(self, app: Appearance) -> None:
         self._changed[app.callid] = app
+
+    def mark_user(self, user: User) -> None:
+        """Have the next commit re-check ``user``'s phone state (its login or fault state changed)."""
+        self._dirty_users.add(user.guid)
 
     def _touch_call(self, call: Call) -> None:
         for app in call.apps:
@@ -334,6 +399,13 @@ class SystemModel:
         call = app.call
         if app in call.apps:
             call.apps.remove(app)
+        if app.owner_kind == "user" and isinstance(app.owner, bytes):
+            owned = self._apps_by_user.get(app.owner)
+            if owned is not None and app in owned:
+                owned.remove(app)
+                if not owned:
+                    del self._apps_by_user[app.owner]
+            self._dirty_users.add(app.owner)
         self._changed.pop(app.callid, None)
         lost = pb.CallLost(
             callid=app.callid,
@@ -357,6 +429,10 @@ class SystemModel:
         """Report the pending call changes as one event and re-run queue distribution."""
         self._redistribute()
         self.calls = [c for c in self.calls if not c.ended]
+        dirty = self._dirty_users
+        for app in self._changed.values():
+            if app.owner_kind == "user" and isinstance(app.owner, bytes):
+                dirty.add(app.owner)
         if self._changed or self._lost:
             event = CallEvent(next(self._refresh), list(self._changed.values()), list(self._lost))
             self._changed.clear()
@@ -368,22 +444,20 @@ class SystemModel:
                 self.listener.user_changed(self.users[guid])
             elif kind == "queue" and guid in self.queues:
                 self.listener.queue_changed(self.queues[guid])
-        # One pass over the calls, not one per user: commit runs on every call change of a 3000-user system.
-        app_states: dict[bytes | str, set[int]] = {}
-        for call in self.calls:
-            for app in call.apps:
-                if app.owner_kind == "user":
-                    app_states.setdefault(app.owner, set()).add(app.state)
-        no_calls: set[int] = set()
-        for user in self.users.values():
-            if user.loggedoff:
-                state = 5
-            elif user.extnfault:
-                state = 6
-            else:
-                state = self._phonestate_of(app_states.get(user.guid, no_calls))
-            if self._phonestates.get(user.guid, 0) != state:
-                self._phonestates[user.guid] = state
+        # Only the users whose appearances changed or whose login/fault state was set: commit runs on every call
+        # change of a 3000-user system. (In the users' order, as a full pass would report them.)
+        self._dirty_users = set()
+        if len(dirty) > 1:
+            self._fresh_index()
+            rank = self._user_rank
+            dirty = sorted(dirty, key=lambda guid: rank.get(guid, len(rank)))  # type: ignore[assignment]
+        for guid in dirty:
+            user = self.users.get(guid)
+            if user is None:
+                continue
+            state = self.phonestate(user)
+            if self._phonestates.get(guid, 0) != state:
+                self._phonestates[guid] = state
                 self.listener.user_changed(user)
 
     # ------------------------------------------------------------------------------------------------ config
@@ -396,6 +470,8 @@ class SystemModel:
         for key, value in fields.items():
             setattr(user, key, value)
         self.users[user.guid] = user
+        self._reindex()
+        self._phonestates[user.guid] = self.phonestate(user)
         self.listener.lines_changed("add", [user], [])
         return user
 
@@ -410,6 +486,8 @@ class SystemModel:
             if len(queue.members) != before:
                 self.listener.queue_changed(queue)
         del self.users[user.guid]
+        self._phonestates.pop(user.guid, None)
+        self._reindex()
         self.listener.lines_changed("delete", [user], [])
 
     def change_user(self, extn: str, *, name: str | None = None, new_extn: str | None = None) -> None:
@@ -426,6 +504,7 @@ class SystemModel:
             if user.loggedinextn == extn:
                 user.loggedinextn = new_extn
             user.extn = new_extn
+            self._reindex()
         self.listener.lines_changed("change", [user], [])
         self.listener.user_changed(user)
 
@@ -434,6 +513,7 @@ class SystemModel:
             if not hasattr(user, key) or key in ("guid", "extn"):
                 raise AttributeError(f"User has no settable field {key}")
             setattr(user, key, value)
+        self.mark_user(user)
         self.listener.user_changed(user)
         self.commit()  # availability changes may start queue distribution
 
@@ -455,6 +535,7 @@ class SystemModel:
         queue = Queue(extn=extn, name=name, guid=make_guid(self.name, "queue", 10_000 + len(self.queues)))
         queue.members = [QueueMember(m) for m in members or []]
         self.queues[queue.guid] = queue
+        self._reindex()
         self.listener.lines_changed("add", [], [queue])
         return queue
 
@@ -464,6 +545,7 @@ class SystemModel:
             self._end_call(app.call, None)
         self.commit()
         del self.queues[queue.guid]
+        self._reindex()
         self.listener.lines_changed("delete", [], [queue])
 
     # ------------------------------------------------------------------------------------------------ calls
@@ -485,6 +567,8 @@ class SystemModel:
             direction=direction,
         )
         call.apps.append(app)
+        if kind == "user" and isinstance(owner, bytes):
+            self._apps_by_user.setdefault(owner, []).append(app)
         self._touch(app)
         return app
 

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import hmac
+import itertools
 import logging
 import time
 from dataclasses import dataclass, field
@@ -195,7 +196,7 @@ class Simulator:
     # ------------------------------------------------------------------------------------------------ listener
 
     def _subs(self, kind: str) -> list[tuple[Session, Any]]:
-        return [(s, sub) for s in self.sessions for sub in list(s.subs.values()) if sub.kind == kind]
+        return [(s, sub) for s in self.sessions for sub in list(s.subs_of(kind))]
 
     def lines_changed(self, kind: str, users: list[User], queues: list[Queue]) -> None:
         for session, sub in self._subs("lines"):
@@ -213,23 +214,39 @@ class Simulator:
                         session.terminate(sid, "deleted")
 
     def user_changed(self, user: User) -> None:
-        for session, sub in self._subs("user"):
-            if sub.user is user:
-                session.notify_user(sub)
+        for session in list(self.sessions):
+            for sub in list(session.owner_subs("user", user.guid)):
+                if sub.user is user:
+                    session.notify_user(sub)
         for session, sub in self._subs("presence"):
             keys = [k for k in sub.presentities if commands.find_presentity(self.model, k[0]) is user]
             if keys:
                 session.notify_presence(sub, keys, full=False)
 
     def queue_changed(self, queue: Queue) -> None:
-        for session, sub in self._subs("queue"):
-            if sub.queue is queue:
-                session.notify_queue(sub)
+        for session in list(self.sessions):
+            for sub in list(session.owner_subs("queue", queue.guid)):
+                if sub.queue is queue:
+                    session.notify_queue(sub)
 
     def calls_changed(self, event: CallEvent) -> None:
+        # Only the subscriptions that own an appearance of the event hear it (a park appearance: every park
+        # server subscription), in their order of subscription.
+        owners: set[tuple[str, bytes]] = set()
+        park = False
+        for app in itertools.chain(event.changed, (lost for lost, _ in event.lost)):
+            if app.owner_kind == "park":
+                park = True
+            elif isinstance(app.owner, bytes):
+                owners.add((app.owner_kind, app.owner))
         for session in list(self.sessions):
-            for sub in list(session.subs.values()):
-                if sub.callcontrol:
+            subs = [sub for key in owners for sub in session.by_owner.get(key, ())]
+            if park:
+                subs.extend(session.subs_of("parkserver"))
+            if len(subs) > 1:
+                subs.sort(key=lambda sub: sub.seq)
+            for sub in subs:
+                if sub.callcontrol and not sub.closed:
                     session.notify_calls(sub, event)
 
     # ------------------------------------------------------------------------------------------------ control API

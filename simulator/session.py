@@ -70,6 +70,7 @@ class Subscription:
     presence_last: dict[tuple[str, int], bytes] = field(default_factory=dict)
     activapp: bool = False
     closed: bool = False
+    seq: int = 0  # order of subscription within its session (notifies of one event go out in this order)
 
     @property
     def callcontrol(self) -> bool:
@@ -97,6 +98,11 @@ class Session:
         self.subprotocol = Subprotocol(protocol)
         self.framed = self.subprotocol is Subprotocol.FRAMED
         self.subs: dict[int, Subscription] = {}
+        # Indexes of ``subs``: by owner (("user", guid) / ("queue", guid)) and by kind, so that a change reaches
+        # its own subscriptions without a scan of every subscription of a 3000-user system.
+        self.by_owner: dict[tuple[str, bytes], list[Subscription]] = {}
+        self.by_kind: dict[str, list[Subscription]] = {}
+        self._seq = 0
         self._out: asyncio.Queue[bytes | str | None] = asyncio.Queue()
         self._sending = False
         self._writer: asyncio.Task[None] | None = None
@@ -395,7 +401,7 @@ class Session:
             sub.flags, sub.ccflags = req.parkserver.flags, req.parkserver.ccflags
         else:
             sub.flags = req.refreshwrapper.flags
-        self.subs[sub.sid] = sub
+        self._register(sub)
         self._set_timer(sub, req.timeout)
         self.respond(req.requestid, SUCCESS)
         # First notifies.
@@ -413,6 +419,45 @@ class Session:
         if sub.callcontrol:
             self.notify_calls(sub, None)
 
+    def _register(self, sub: Subscription) -> None:
+        self.subs[sub.sid] = sub
+        self._seq += 1
+        sub.seq = self._seq
+        self.by_kind.setdefault(sub.kind, []).append(sub)
+        key = self._owner_key(sub)
+        if key is not None:
+            self.by_owner.setdefault(key, []).append(sub)
+
+    def _unregister(self, sub: Subscription) -> None:
+        kept = [other for other in self.by_kind.get(sub.kind, []) if other is not sub]
+        if kept:
+            self.by_kind[sub.kind] = kept
+        else:
+            self.by_kind.pop(sub.kind, None)
+        key = self._owner_key(sub)
+        if key is not None:
+            owners = [other for other in self.by_owner.get(key, []) if other is not sub]
+            if owners:
+                self.by_owner[key] = owners
+            else:
+                self.by_owner.pop(key, None)
+
+    @staticmethod
+    def _owner_key(sub: Subscription) -> tuple[str, bytes] | None:
+        if sub.kind == "user" and sub.user is not None:
+            return ("user", sub.user.guid)
+        if sub.kind == "queue" and sub.queue is not None:
+            return ("queue", sub.queue.guid)
+        return None
+
+    def subs_of(self, kind: str) -> list[Subscription]:
+        """This session's subscriptions of ``kind``."""
+        return self.by_kind.get(kind, [])
+
+    def owner_subs(self, kind: str, guid: bytes) -> list[Subscription]:
+        """This session's subscriptions to user or queue ``guid``."""
+        return self.by_owner.get((kind, guid), [])
+
     def set_activapp(self, sub: Subscription, *, on: bool) -> None:
         if sub.user is None or sub.activapp == on:
             return
@@ -429,6 +474,7 @@ class Session:
         self.respond(req.requestid, SUCCESS)
 
     def _close(self, sub: Subscription) -> None:
+        self._unregister(sub)
         sub.closed = True
         sub.pending.clear()
         sub.awaiting = None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -55,6 +56,66 @@ async def async_command[T](awaitable: Awaitable[T]) -> T:
         ) from err
 
 
+class _UpdateBatch:
+    """The state checks of one coordinator's user and queue entities, batched per event loop iteration.
+
+    A user's notify reaches every entity of that user (about a dozen). Instead of a client listener per entity,
+    each user or queue has one listener that marks its entities dirty; one ``call_soon`` per loop iteration then
+    checks each dirty entity once and writes the states that changed. Several notifies of one user handled in the
+    same iteration (a burst of frames read at once, a call change and a NotifyUser) cost one check per entity.
+    """
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self._hass = hass
+        self._groups: dict[tuple[str, str], list[IPOfficeEntity]] = {}
+        self._unlisten: dict[tuple[str, str], Callable[[], None]] = {}
+        self._dirty: dict[tuple[str, str], None] = {}  # an ordered set
+        self._scheduled = False
+
+    def add(self, entity: IPOfficeEntity, kind: str, guid: str, listen: Callable[..., Callable[[], None]]) -> None:
+        key = (kind, guid)
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = []
+
+            @callback
+            def mark(*_: Any) -> None:
+                self._dirty[key] = None
+                if not self._scheduled:
+                    self._scheduled = True
+                    self._hass.loop.call_soon(self._flush)
+
+            self._unlisten[key] = listen(mark, guid=guid)
+        group.append(entity)
+
+    def remove(self, entity: IPOfficeEntity, kind: str, guid: str) -> None:
+        key = (kind, guid)
+        group = self._groups[key]  # removed once, by the entity's own async_on_remove
+        group.remove(entity)
+        if not group:
+            del self._groups[key]
+            self._dirty.pop(key, None)
+            self._unlisten.pop(key)()
+
+    @callback
+    def _flush(self) -> None:
+        self._scheduled = False
+        dirty, self._dirty = self._dirty, {}
+        for key in dirty:
+            for entity in list(self._groups.get(key, ())):
+                entity._handle_update()
+
+
+_BATCHES: WeakKeyDictionary[IPOfficeCoordinator, _UpdateBatch] = WeakKeyDictionary()
+
+
+def _batch(coordinator: IPOfficeCoordinator) -> _UpdateBatch:
+    batch = _BATCHES.get(coordinator)
+    if batch is None:
+        batch = _BATCHES[coordinator] = _UpdateBatch(coordinator.hass)
+    return batch
+
+
 class IPOfficeEntity(Entity):
     """An entity of an IP Office: unavailable while the connection is down."""
 
@@ -86,11 +147,15 @@ class IPOfficeEntity(Entity):
         state_reported event) per unchanged entity.
         """
         available = self.available
-        shown = (available, self.state, self.extra_state_attributes) if available else (False, None, None)
+        shown = (available, self._shown_value(), self.extra_state_attributes) if available else (False, None, None)
         if shown == self._last_shown:
             return
         self._last_shown = shown
         self.async_write_ha_state()
+
+    def _shown_value(self) -> Any:
+        """What the state is computed from (sensors: the native value, cheaper than the formatted state)."""
+        return self.state
 
 
 class IPOfficeSystemEntity(IPOfficeEntity):
@@ -124,9 +189,11 @@ class IPOfficeUserEntity(IPOfficeEntity):
         return super().available and self.guid in self.coordinator.client.users
 
     async def async_added_to_hass(self) -> None:
-        """Follow the user."""
+        """Follow the user (checked once per loop iteration, see ``_UpdateBatch``)."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.client.add_user_listener(self._handle_update, guid=self.guid))
+        batch = _batch(self.coordinator)
+        batch.add(self, "user", self.guid, self.coordinator.client.add_user_listener)
+        self.async_on_remove(lambda: batch.remove(self, "user", self.guid))
 
 
 class IPOfficeQueueEntity(IPOfficeEntity):
@@ -150,6 +217,8 @@ class IPOfficeQueueEntity(IPOfficeEntity):
         return super().available and self.guid in self.coordinator.client.queues
 
     async def async_added_to_hass(self) -> None:
-        """Follow the queue."""
+        """Follow the queue (checked once per loop iteration, see ``_UpdateBatch``)."""
         await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.client.add_queue_listener(self._handle_update, guid=self.guid))
+        batch = _batch(self.coordinator)
+        batch.add(self, "queue", self.guid, self.coordinator.client.add_queue_listener)
+        self.async_on_remove(lambda: batch.remove(self, "queue", self.guid))

@@ -39,6 +39,10 @@ async def async_setup_entry(
 class IPOfficeUserCallEvent(IPOfficeUserEntity, EventEntity):
     """The calls of a user: incoming, outgoing, answered, held, resumed, transferred, ended, missed."""
 
+    def _shown_value(self) -> Any:
+        """Nothing but availability: the state (the last event) is written by ``_on_call`` itself."""
+        return None
+
     async def async_added_to_hass(self) -> None:
         """Follow the calls of the user."""
         await super().async_added_to_hass()
@@ -52,6 +56,10 @@ class IPOfficeUserCallEvent(IPOfficeUserEntity, EventEntity):
 
 class IPOfficeQueueCallEvent(IPOfficeQueueEntity, EventEntity):
     """The calls of a queue: queued, answered, abandoned, ended."""
+
+    def _shown_value(self) -> Any:
+        """Nothing but availability: the state (the last event) is written by ``_on_call`` itself."""
+        return None
 
     async def async_added_to_hass(self) -> None:
         """Follow the calls of the queue."""

@@ -29,12 +29,14 @@ type StateType = str | int | datetime | None
 
 def current_call(user: User) -> Call | None:
     """The call that matters most now: a connected one, else a ringing one, else any."""
+    if len(user.calls) <= 1:  # the common case, on every notify of the user
+        return next(iter(user.calls.values()), None)
     calls = sorted(user.calls.values(), key=lambda call: call.started)
-    for wanted in (lambda c: c.state is CallState.CONNECTED, lambda c: c.is_ringing, lambda c: True):
+    for wanted in (lambda c: c.state is CallState.CONNECTED, lambda c: c.is_ringing):
         for call in calls:
             if wanted(call):
                 return call
-    return None
+    return calls[0]
 
 
 def _other_party(user: User) -> Party | None:
@@ -193,6 +195,10 @@ class IPOfficeUserSensor(IPOfficeUserEntity, SensorEntity):
         """The state, read from the user's model."""
         return self.entity_description.value_fn(self.user)
 
+    def _shown_value(self) -> Any:
+        """The native value: the formatted state follows from it and costs more to compute."""
+        return self.native_value
+
 
 class IPOfficeQueueSensor(IPOfficeQueueEntity, SensorEntity):
     """A sensor of a queue."""
@@ -204,6 +210,10 @@ class IPOfficeQueueSensor(IPOfficeQueueEntity, SensorEntity):
         """The state, read from the queue's model."""
         return self.entity_description.value_fn(self.queue)
 
+    def _shown_value(self) -> Any:
+        """The native value: the formatted state follows from it and costs more to compute."""
+        return self.native_value
+
 
 class IPOfficeSystemSensor(IPOfficeSystemEntity, SensorEntity):
     """A sensor of the system."""
@@ -214,6 +224,10 @@ class IPOfficeSystemSensor(IPOfficeSystemEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The state, counted by the coordinator."""
         return self.entity_description.value_fn(self.coordinator)
+
+    def _shown_value(self) -> Any:
+        """The native value: the formatted state follows from it and costs more to compute."""
+        return self.native_value
 
     async def async_added_to_hass(self) -> None:
         """Follow the system counters."""

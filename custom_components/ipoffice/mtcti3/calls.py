@@ -12,7 +12,7 @@ from dataclasses import fields
 from typing import Final
 
 from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
-from .models import Call, CallEvent, CallEventType, ConferenceMember, Party
+from .models import Call, CallEvent, CallEventType, ConferenceMember, Party, new_call, new_call_event
 from .proto import ipo_mtcti3_pb2 as pb
 
 _STATES: Final = {state.value: state for state in CallState}
@@ -39,6 +39,18 @@ def _party_of(info: pb.PartyInfo, previous: Party | None) -> Party:
 
 _FEATURES: Final[dict[int, CallFeature]] = {}
 _FEATURES_MAX: Final = 4096
+_GCIDS: Final[dict[bytes, str]] = {}
+_GCIDS_MAX: Final = 4096
+
+
+def _gcid(value: bytes) -> str:
+    """``value.hex().upper()``, cached: every snapshot of a call repeats its gcid."""
+    text = _GCIDS.get(value)
+    if text is None:
+        if len(_GCIDS) >= _GCIDS_MAX:
+            _GCIDS.clear()
+        text = _GCIDS[value] = value.hex().upper()
+    return text
 
 
 def _features(value: int) -> CallFeature:
@@ -144,9 +156,18 @@ def call_from_info(
     )
     has = info.HasField
     targets = tuple(_party(target.partyinfo) for target in info.targets.target) if has("targets") else _NO_TARGETS
-    queueinfo = info.queueinfo
-    calldata = info.calldata
-    return Call(
+    if has("queueinfo"):
+        queueinfo = info.queueinfo
+        queue_number, queue_name, queue_priority = queueinfo.number, queueinfo.name, queueinfo.priority
+    else:
+        queue_number = queue_name = ""
+        queue_priority = 0
+    if has("calldata"):
+        calldata = info.calldata
+        privacy, language = calldata.privacy, calldata.language
+    else:
+        privacy, language = False, ""
+    return new_call(
         info.callid,
         owner,
         owner_guid,
@@ -155,7 +176,7 @@ def call_from_info(
         info.referencecallid,
         info.relatedcallid,
         info.activeheld,
-        info.gcid.hex().upper(),
+        _gcid(info.gcid),
         _features(info.featuresavailable & 0xFFFFFFFF),
         info.calledparty,
         _party_of(info.callingparty, calling) if has("callingparty") else None,
@@ -169,12 +190,12 @@ def call_from_info(
         info.recordingpaused,
         info.parkslot,
         info.pagecall,
-        calldata.privacy,
-        calldata.language,
-        queueinfo.number,
-        queueinfo.name,
-        queueinfo.priority,
-        info.trunkinfo.did,
+        privacy,
+        language,
+        queue_number,
+        queue_name,
+        queue_priority,
+        info.trunkinfo.did if has("trunkinfo") else "",
         members,
         targets,
         started,
@@ -188,14 +209,19 @@ def _far_end(call: Call) -> str:
     return party.number if party is not None else ""
 
 
+def _event(kind: CallEventType, call: Call, now: float, previous_state: CallState | None) -> CallEvent:
+    """``CallEvent(kind, call, now, previous_state=previous_state)``, built fast."""
+    return new_call_event(kind, call, now, previous_state, None, None, "", False)
+
+
 def snapshot_events(previous: Call | None, call: Call, now: float) -> list[CallEvent]:
     """The events that lead from ``previous`` (None: first sight) to ``call``, in order."""
     if previous is None:
-        events = [CallEvent(CallEventType.NEW, call, now)]
+        events = [_event(CallEventType.NEW, call, now, None)]
         if call.state is CallState.CONNECTED:
-            events.append(CallEvent(CallEventType.ANSWERED, call, now))
+            events.append(_event(CallEventType.ANSWERED, call, now, None))
         elif call.state in HELD_STATES:
-            events.append(CallEvent(CallEventType.HELD, call, now))
+            events.append(_event(CallEventType.HELD, call, now, None))
         return events
     old_state = previous.state
     new_state = call.state
@@ -206,16 +232,16 @@ def snapshot_events(previous: Call | None, call: Call, now: float) -> list[CallE
             and (new_far := _far_end(call))
             and old_far != new_far
         ):
-            return [CallEvent(CallEventType.TRANSFERRED, call, now, previous_state=old_state)]
+            return [_event(CallEventType.TRANSFERRED, call, now, old_state)]
         return []
-    events = [CallEvent(CallEventType.STATE_CHANGED, call, now, previous_state=old_state)]
+    events = [_event(CallEventType.STATE_CHANGED, call, now, old_state)]
     if new_state is CallState.CONNECTED:
         if not previous.answered:
-            events.append(CallEvent(CallEventType.ANSWERED, call, now, previous_state=old_state))
+            events.append(_event(CallEventType.ANSWERED, call, now, old_state))
         elif old_state in HELD_STATES:
-            events.append(CallEvent(CallEventType.RESUMED, call, now, previous_state=old_state))
+            events.append(_event(CallEventType.RESUMED, call, now, old_state))
     elif new_state in HELD_STATES and old_state not in HELD_STATES:
-        events.append(CallEvent(CallEventType.HELD, call, now, previous_state=old_state))
+        events.append(_event(CallEventType.HELD, call, now, old_state))
     return events
 
 
@@ -238,17 +264,10 @@ def end_events(
     previous_state = call.state
     events: list[CallEvent] = []
     if transferred:
-        events.append(CallEvent(CallEventType.TRANSFERRED, call, now, previous_state=previous_state))
+        events.append(_event(CallEventType.TRANSFERRED, call, now, previous_state))
     events.append(
-        CallEvent(
-            CallEventType.ENDED,
-            call,
-            now,
-            previous_state=previous_state,
-            reason=reason,
-            this_end_dropped=this_end_dropped,
-            description=description,
-            reconciled=reconciled,
+        new_call_event(
+            CallEventType.ENDED, call, now, previous_state, reason, this_end_dropped, description, reconciled
         )
     )
     if not reconciled and not call.answered and not this_end_dropped:
@@ -258,17 +277,7 @@ def end_events(
         elif call.owner is Subsystem.QUEUE:
             kind = CallEventType.ABANDONED
         if kind is not None:
-            events.append(
-                CallEvent(
-                    kind,
-                    call,
-                    now,
-                    previous_state=previous_state,
-                    reason=reason,
-                    this_end_dropped=this_end_dropped,
-                    description=description,
-                )
-            )
+            events.append(new_call_event(kind, call, now, previous_state, reason, this_end_dropped, description, False))
     return events
 
 
@@ -288,21 +297,23 @@ def apply_call_control(
     events: list[CallEvent] = []
     for info in notify.callinfo:
         previous = calls.get(info.callid)
-        if previous is not None and previous.gcid and info.gcid and previous.gcid != info.gcid.hex().upper():
+        if previous is not None and previous.gcid and info.gcid and previous.gcid != _gcid(info.gcid):
             # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
             # gone, this is a new one.
             events.extend(end_events(previous, now, reconciled=True))
             previous = None
         call = call_from_info(info, owner, owner_guid, previous, now, on_unknown)
         calls[info.callid] = call
-        events.extend(snapshot_events(previous, call, now))
-    if notify.calllost:
+        if previous is None or previous.state is not call.state or call.state is CallState.CONNECTED:
+            events.extend(snapshot_events(previous, call, now))
+    calllost = notify.calllost
+    if calllost:
         pending_transfer = {
             lost.callid
-            for lost in notify.calllost
+            for lost in calllost
             if (known := calls.get(lost.callid)) is not None and known.state is CallState.ONHOLDPENDTRANSFER
         }
-        for lost in notify.calllost:
+        for lost in calllost:
             ended = calls.pop(lost.callid, None)
             if ended is None:
                 continue

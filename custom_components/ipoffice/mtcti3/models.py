@@ -6,8 +6,10 @@ new snapshot with the old one to emit :class:`CallEvent` objects, so that no con
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 from .const import (
     ABSENCE_PREFIX,
@@ -291,3 +293,38 @@ class PresenceEntry:
     fwdu: bool = False
     voicemail_unread: int = 0  # with SubscribePresence flags 0x01
     no_app_handler: bool = False  # with SubscribePresence flags 0x02
+
+
+# --- fast positional constructors of the per-notify snapshots ---------------------------------------------------
+
+
+def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
+    """A positional constructor of the frozen slots dataclass ``cls``, about three times faster than ``cls(...)``.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 60 ns a field; a
+    :class:`Call` has 33 and the client builds one per snapshot). This builds the instance as a plain twin class
+    with the same slots (fast attribute stores) and then gives it the real class: the result is an ordinary,
+    immutable, equal and hashable ``cls`` instance. Falls back to ``cls`` where the interpreter refuses.
+    """
+    names: tuple[str, ...] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": names})
+    arguments = ", ".join(names)
+    body = "".join(f"    obj.{name} = {name}\n" for name in names)
+    source = f"def make({arguments}):\n    obj = new(twin)\n{body}    obj.__class__ = cls\n    return obj\n"
+    namespace: dict[str, Any] = {"new": object.__new__, "twin": twin, "cls": cls}
+    exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names, as dataclasses does
+    make: Callable[..., T] = namespace["make"]
+    try:
+        sample = tuple(range(len(names)))
+        if make(*sample) != cls(*sample):  # pragma: no cover - a guard for other interpreters
+            return cls
+    except TypeError:  # pragma: no cover - __class__ assignment refused
+        return cls
+    return make
+
+
+new_call: Callable[..., Call] = _positional_constructor(Call)
+"""``Call(*values)`` with every field positional, in field order, built fast (the client's per-snapshot path)."""
+
+new_call_event: Callable[..., CallEvent] = _positional_constructor(CallEvent)
+"""``CallEvent(*values)`` with every field positional, in field order, built fast."""
