@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
 
 from custom_components.ipoffice.mtcti3 import IPOfficeClient
-from simulator import Simulator, SimulatorConfig
+from simulator import Simulator
+from tests import simtools
+from tests.simtools import ClientFactory, Timings, client_factory, running, trust, wait_for
 
 USERNAME = "ha"
 PASSWORD = "secret-pass"
 
-ClientFactory = Callable[..., Awaitable[IPOfficeClient]]
+CLIENT_TIMINGS = Timings(reconcile_delay=0.2, backoff_base=0.05, backoff_cap=0.5, auth_retry_delay=0.5)
 
-
-def trust(sim: Simulator) -> ssl.SSLContext:
-    """A verifying context that trusts the simulator's self-signed certificate."""
-    return ssl.create_default_context(cadata=sim.certificate_pem)
-
-
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, message: str = "condition") -> None:  # noqa: ASYNC109
-    """Poll ``predicate`` until it holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.01)
+__all__ = ["PASSWORD", "USERNAME", "ClientFactory", "make_sim", "settle", "trust", "wait_for"]
 
 
 async def settle(sim: Simulator) -> None:
@@ -42,46 +30,21 @@ async def settle(sim: Simulator) -> None:
 
 def make_sim(**config: Any) -> Simulator:
     """A simulator with the test credentials."""
-    return Simulator(SimulatorConfig(username=USERNAME, password=PASSWORD, **config))
+    return simtools.make_sim(USERNAME, PASSWORD, **config)
 
 
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[Simulator]:
     """A running simulator of the default office."""
-    simulator = make_sim()
-    await simulator.start()
-    try:
+    async with running(make_sim()) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture
 async def make_client(sim: Simulator) -> AsyncIterator[ClientFactory]:
     """Build (and by default connect) clients of ``sim``; every one is disconnected at teardown."""
-    made: list[IPOfficeClient] = []
-
-    async def factory(*, connect: bool = True, target: Simulator | None = None, **options: Any) -> IPOfficeClient:
-        server = target or sim
-        options.setdefault("port", server.port)
-        options.setdefault("request_timeout", 3.0)
-        if "tls" not in options:
-            options.setdefault("ssl_context", trust(server))
-        username = options.pop("username", USERNAME)
-        password = options.pop("password", PASSWORD)
-        client = IPOfficeClient("127.0.0.1", username, password, **options)
-        client.reconcile_delay = 0.2
-        client.backoff_base = 0.05
-        client.backoff_cap = 0.5
-        client.auth_retry_delay = 0.5
-        made.append(client)
-        if connect:
-            await client.connect()
-        return client
-
-    yield factory
-    for client in made:
-        await client.disconnect()
+    async with client_factory(sim, USERNAME, PASSWORD, CLIENT_TIMINGS) as factory:
+        yield factory
 
 
 @pytest.fixture

@@ -6,22 +6,23 @@ failure can be replayed exactly: ``IPOFFICE_SEED=1234 scripts/test tests/reliabi
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
-from custom_components.ipoffice.mtcti3 import IPOfficeClient
-from simulator import Simulator, SimulatorConfig
+from simulator import Simulator
+from tests import simtools
+from tests.simtools import ClientFactory, Timings, client_factory, running, trust
 
 USERNAME = "ha"
 PASSWORD = "secret-pass-R3liab1lity"  # distinctive, so that a grep for it cannot match anything by chance
 
-ClientFactory = Callable[..., Awaitable[IPOfficeClient]]
+FAST = Timings(reconcile_delay=0.05, backoff_base=0.02, backoff_cap=0.2, auth_retry_delay=0.2)
+
+__all__ = ["PASSWORD", "USERNAME", "ClientFactory", "make_sim", "seed_from_env", "trust", "wait_for"]
 
 
 # CI is a gate, so it replays one seed (a failure there is a regression, not a new draw); developers' runs draw a
@@ -48,60 +49,25 @@ def seed(request: pytest.FixtureRequest) -> int:
     return value
 
 
-def trust(sim: Simulator) -> ssl.SSLContext:
-    """A verifying context that trusts the simulator's self-signed certificate."""
-    return ssl.create_default_context(cadata=sim.certificate_pem)
-
-
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, message: str = "condition") -> None:  # noqa: ASYNC109
-    """Poll ``predicate`` until it holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.005)
+    """Poll ``predicate`` until it holds (finer and longer than the client tests: recoveries here are racier)."""
+    await simtools.wait_for(predicate, timeout, message, poll=0.005)
 
 
 def make_sim(**config: Any) -> Simulator:
     """A simulator with the test credentials."""
-    return Simulator(SimulatorConfig(username=USERNAME, password=PASSWORD, **config))
+    return simtools.make_sim(USERNAME, PASSWORD, **config)
 
 
 @pytest.fixture
 async def sim(socket_enabled: None) -> AsyncIterator[Simulator]:
     """A running simulator of the default office."""
-    simulator = make_sim()
-    await simulator.start()
-    try:
+    async with running(make_sim()) as simulator:
         yield simulator
-    finally:
-        await simulator.stop()
 
 
 @pytest.fixture
 async def make_client(sim: Simulator) -> AsyncIterator[ClientFactory]:
     """Build (and by default connect) fast-recovering clients of ``sim``; all are disconnected at teardown."""
-    made: list[IPOfficeClient] = []
-
-    async def factory(*, connect: bool = True, target: Simulator | None = None, **options: Any) -> IPOfficeClient:
-        server = target or sim
-        options.setdefault("port", server.port)
-        options.setdefault("request_timeout", 3.0)
-        if "tls" not in options:
-            options.setdefault("ssl_context", trust(server))
-        username = options.pop("username", USERNAME)
-        password = options.pop("password", PASSWORD)
-        client = IPOfficeClient("127.0.0.1", username, password, **options)
-        client.reconcile_delay = 0.05
-        client.backoff_base = 0.02
-        client.backoff_cap = 0.2
-        client.auth_retry_delay = 0.2
-        made.append(client)
-        if connect:
-            await client.connect()
-        return client
-
-    yield factory
-    for client in made:
-        await client.disconnect()
+    async with client_factory(sim, USERNAME, PASSWORD, FAST) as factory:
+        yield factory

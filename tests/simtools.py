@@ -1,0 +1,92 @@
+"""Helpers shared by the tests that drive the simulator with a bare client (tests/client, tests/reliability)."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from custom_components.ipoffice.mtcti3 import IPOfficeClient
+from simulator import Simulator, SimulatorConfig
+
+ClientFactory = Callable[..., Awaitable[IPOfficeClient]]
+
+
+@dataclass(frozen=True, slots=True)
+class Timings:
+    """How fast the clients of a test folder recover (far faster than a real installation's defaults)."""
+
+    reconcile_delay: float
+    backoff_base: float
+    backoff_cap: float
+    auth_retry_delay: float
+
+
+def trust(sim: Simulator) -> ssl.SSLContext:
+    """A verifying context that trusts the simulator's self-signed certificate."""
+    return ssl.create_default_context(cadata=sim.certificate_pem)
+
+
+async def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float = 5.0,  # noqa: ASYNC109
+    message: str = "condition",
+    poll: float = 0.01,
+) -> None:
+    """Poll ``predicate`` until it holds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {message}")
+        await asyncio.sleep(poll)
+
+
+def make_sim(username: str, password: str, **config: Any) -> Simulator:
+    """A simulator with a test folder's credentials."""
+    return Simulator(SimulatorConfig(username=username, password=password, **config))
+
+
+@asynccontextmanager
+async def running(simulator: Simulator) -> AsyncIterator[Simulator]:
+    """Run ``simulator`` for the duration of the block."""
+    await simulator.start()
+    try:
+        yield simulator
+    finally:
+        await simulator.stop()
+
+
+@asynccontextmanager
+async def client_factory(
+    sim: Simulator, username: str, password: str, timings: Timings
+) -> AsyncIterator[ClientFactory]:
+    """Build (and by default connect) clients of ``sim``; every one is disconnected when the block ends."""
+    made: list[IPOfficeClient] = []
+
+    async def factory(*, connect: bool = True, target: Simulator | None = None, **options: Any) -> IPOfficeClient:
+        server = target or sim
+        options.setdefault("port", server.port)
+        options.setdefault("request_timeout", 3.0)
+        if "tls" not in options:
+            options.setdefault("ssl_context", trust(server))
+        client = IPOfficeClient(
+            "127.0.0.1", options.pop("username", username), options.pop("password", password), **options
+        )
+        client.reconcile_delay = timings.reconcile_delay
+        client.backoff_base = timings.backoff_base
+        client.backoff_cap = timings.backoff_cap
+        client.auth_retry_delay = timings.auth_retry_delay
+        made.append(client)
+        if connect:
+            await client.connect()
+        return client
+
+    try:
+        yield factory
+    finally:
+        for client in made:
+            await client.disconnect()
