@@ -305,15 +305,6 @@ class Connection:
             raise
         return future
 
-    def forget(self, requestid: int) -> None:
-        """Stop waiting for the response of ``requestid``."""
-        future = self._pending.pop(requestid, None)
-        if future is not None and not future.done():
-            future.cancel()
-        data = self._data.pop(requestid, None)
-        if data is not None and not data.done():
-            data.cancel()
-
     async def wait_response(self, future: asyncio.Future[pb.RequestResponse], requestid: int, within: float) -> None:
         """Await the response of a started request; raise the named error for a non-zero result."""
         try:
