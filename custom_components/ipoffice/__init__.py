@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import (
+    ConfigEntryAuthFailed,
+    ConfigEntryError,
+    ConfigEntryNotReady,
+    HomeAssistantError,
+)
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -16,13 +21,10 @@ from .const import (
     CONF_TLS_MODE,
     CONF_USERS,
     DOMAIN,
-    ISSUE_CERTIFICATE_CHANGED,
-    ISSUE_SERVICE_REFUSED,
-    ISSUE_TOO_MANY_CONNECTIONS,
     PLATFORMS,
     TLS_PINNED,
 )
-from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator, async_create_repair_issue
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator, async_create_repair_issue, repair_issue_of
 from .mtcti3 import (
     AuthenticationError,
     FingerprintMismatchError,
@@ -64,44 +66,42 @@ def create_client(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> IPOfficeCl
     )
 
 
+def _setup_error(err: MTCTI3Error, host: str) -> HomeAssistantError:
+    """What Home Assistant should do about a failed first connection: reauth, give up, or retry later."""
+    placeholders = {"host": host}
+    if isinstance(err, AuthenticationError):
+        return ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="invalid_auth", translation_placeholders=placeholders
+        )
+    if isinstance(err, FingerprintMismatchError):
+        return ConfigEntryError(
+            translation_domain=DOMAIN, translation_key="certificate_changed", translation_placeholders=placeholders
+        )
+    if isinstance(err, TooManyConnectionsError):
+        return ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="too_many_connections", translation_placeholders=placeholders
+        )
+    if isinstance(err, ServiceRefusedError):
+        return ConfigEntryNotReady(
+            translation_domain=DOMAIN, translation_key="service_refused", translation_placeholders=placeholders
+        )
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="cannot_connect",
+        translation_placeholders={**placeholders, "error": str(err)},
+    )
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> bool:
     """Connect to the IP Office and set up its devices and entities."""
     coordinator = IPOfficeCoordinator(hass, entry, create_client(hass, entry))
-    host = entry.data[CONF_HOST]
     try:
         await coordinator.async_start()
-    except AuthenticationError as err:
-        await coordinator.async_stop()
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="invalid_auth", translation_placeholders={"host": host}
-        ) from err
-    except FingerprintMismatchError as err:
-        await coordinator.async_stop()
-        async_create_repair_issue(hass, entry, ISSUE_CERTIFICATE_CHANGED)
-        raise ConfigEntryError(
-            translation_domain=DOMAIN, translation_key="certificate_changed", translation_placeholders={"host": host}
-        ) from err
-    except TooManyConnectionsError as err:
-        await coordinator.async_stop()
-        async_create_repair_issue(hass, entry, ISSUE_TOO_MANY_CONNECTIONS)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="too_many_connections",
-            translation_placeholders={"host": host},
-        ) from err
-    except ServiceRefusedError as err:
-        await coordinator.async_stop()
-        async_create_repair_issue(hass, entry, ISSUE_SERVICE_REFUSED)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN, translation_key="service_refused", translation_placeholders={"host": host}
-        ) from err
     except MTCTI3Error as err:
         await coordinator.async_stop()
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_connect",
-            translation_placeholders={"host": host, "error": str(err)},
-        ) from err
+        if (issue := repair_issue_of(err)) is not None:
+            async_create_repair_issue(hass, entry, issue)
+        raise _setup_error(err, entry.data[CONF_HOST]) from err
     entry.runtime_data = coordinator
     system_device = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **coordinator.system_device_info
