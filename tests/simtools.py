@@ -45,6 +45,36 @@ async def wait_for(
         await asyncio.sleep(poll)
 
 
+def guid_of(sim: Simulator, extn: str) -> str:
+    """The guid (upper-case hex) of a user or queue of the simulator."""
+    model = sim.model
+    for item in (*model.users.values(), *model.queues.values()):
+        if item.extn == extn:
+            return item.guid.hex().upper()
+    raise KeyError(extn)
+
+
+def ignore_refused_handshakes() -> None:
+    """Ignore, in the running loop, the simulator's side of a TLS handshake that a client cut short.
+
+    A client that verifies certificates drops the simulator's self-signed one mid-handshake, as it must (and a
+    dropped connection can cut one short too); asyncio then reports "Error on transport creation for incoming
+    connection" for the listening socket, which Home Assistant's test harness would count as an error.
+    """
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+
+    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "Error on transport creation for incoming connection":
+            return
+        if handler is not None:
+            handler(loop, context)
+        else:  # pragma: no cover - Home Assistant's test harness always installs one
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(filtered)
+
+
 def make_sim(username: str, password: str, **config: Any) -> Simulator:
     """A simulator with a test folder's credentials."""
     return Simulator(SimulatorConfig(username=username, password=password, **config))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Generator
 from typing import Any
 from unittest.mock import PropertyMock, patch
@@ -17,6 +16,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.ipoffice.const import CONF_FINGERPRINT, CONF_TLS_MODE, DOMAIN, TLS_PINNED
 from simulator import Simulator, SimulatorConfig
+from tests.simtools import guid_of, ignore_refused_handshakes
+
+__all__ = ["PASSWORD", "SYSTEM_ID", "USERNAME", "entity_id", "entry_data", "guid_of", "settle"]
 
 SYSTEM_ID = "ipoffice-test-system"
 USERNAME = "ha"
@@ -46,24 +48,9 @@ def entity_registry_enabled_by_default() -> Generator[None]:
 
 
 @pytest.fixture(autouse=True)
-async def ignore_refused_handshakes(hass: HomeAssistant) -> None:
-    """Ignore the simulator's side of a TLS handshake the client refused (asyncio reports it in debug mode).
-
-    A client that verifies certificates drops the simulator's self-signed one mid-handshake, as it must; asyncio
-    then reports "Error on transport creation for incoming connection" for the listening socket.
-    """
-    loop = asyncio.get_running_loop()
-    handler = loop.get_exception_handler()
-
-    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") == "Error on transport creation for incoming connection":
-            return
-        if handler is not None:
-            handler(loop, context)
-        else:  # pragma: no cover - the hass fixture always installs one
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(filtered)
+async def refused_handshakes_ignored(hass: HomeAssistant) -> None:
+    """Ignore the simulator's side of a TLS handshake the client refused (see simtools.ignore_refused_handshakes)."""
+    ignore_refused_handshakes()
 
 
 @pytest.fixture
@@ -116,15 +103,6 @@ async def init_integration(hass: HomeAssistant, config_entry: MockConfigEntry) -
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
-
-
-def guid_of(sim: Simulator, extn: str) -> str:
-    """The guid (upper-case hex) of a user or queue of the simulator."""
-    model = sim.model
-    for item in (*model.users.values(), *model.queues.values()):
-        if item.extn == extn:
-            return item.guid.hex().upper()
-    raise KeyError(extn)
 
 
 def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:

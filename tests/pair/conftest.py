@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
@@ -12,6 +11,10 @@ from homeassistant.core import HomeAssistant
 
 from custom_components.ipoffice.const import CONF_FINGERPRINT, CONF_TLS_MODE, DOMAIN, TLS_PINNED
 from simulator import Simulator, SimulatorConfig
+from tests import simtools
+from tests.simtools import guid_of, ignore_refused_handshakes
+
+__all__ = ["FAST_TIMEOUT", "PASSWORD", "USERNAME", "entry_data", "guid_of", "wait_for"]
 
 USERNAME = "ha"
 PASSWORD = "secret-pass"
@@ -25,20 +28,9 @@ def auto_enable_custom_integrations(enable_custom_integrations: None, socket_ena
 
 
 @pytest.fixture(autouse=True)
-async def ignore_refused_handshakes(hass: HomeAssistant) -> None:
-    """Ignore the simulator's side of a TLS handshake the client refused (asyncio reports it in debug mode)."""
-    loop = asyncio.get_running_loop()
-    handler = loop.get_exception_handler()
-
-    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") == "Error on transport creation for incoming connection":
-            return
-        if handler is not None:
-            handler(loop, context)
-        else:  # pragma: no cover - the hass fixture always installs one
-            loop.default_exception_handler(context)
-
-    loop.set_exception_handler(filtered)
+async def refused_handshakes_ignored(hass: HomeAssistant) -> None:
+    """Ignore the simulator's side of a TLS handshake the client refused (see simtools.ignore_refused_handshakes)."""
+    ignore_refused_handshakes()
 
 
 async def _unload_all(hass: HomeAssistant) -> None:
@@ -80,19 +72,6 @@ def entry_data(sim: Simulator, **changes: Any) -> dict[str, Any]:
     }
 
 
-def guid_of(sim: Simulator, extn: str) -> str:
-    """The guid (upper-case hex) of a user or queue of the simulator."""
-    for item in (*sim.model.users.values(), *sim.model.queues.values()):
-        if item.extn == extn:
-            return item.guid.hex().upper()
-    raise KeyError(extn)
-
-
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, message: str = "condition") -> None:  # noqa: ASYNC109
-    """Poll ``predicate`` until it holds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {message}")
-        await asyncio.sleep(0.01)
+    """Poll ``predicate`` until it holds (pairs fail over in seconds: a longer default than the client tests')."""
+    await simtools.wait_for(predicate, timeout, message)

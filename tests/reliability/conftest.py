@@ -12,17 +12,19 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from homeassistant.core import HomeAssistant
 
+from custom_components.ipoffice.const import DOMAIN
 from simulator import Simulator
 from tests import simtools
-from tests.simtools import ClientFactory, Timings, client_factory, running, trust
+from tests.simtools import ClientFactory, Timings, client_factory, guid_of, ignore_refused_handshakes, running, trust
 
 USERNAME = "ha"
 PASSWORD = "secret-pass-R3liab1lity"  # distinctive, so that a grep for it cannot match anything by chance
 
 FAST = Timings(reconcile_delay=0.05, backoff_base=0.02, backoff_cap=0.2, auth_retry_delay=0.2)
 
-__all__ = ["PASSWORD", "USERNAME", "ClientFactory", "make_sim", "seed_from_env", "trust", "wait_for"]
+__all__ = ["PASSWORD", "USERNAME", "ClientFactory", "guid_of", "make_sim", "seed_from_env", "trust", "wait_for"]
 
 
 # CI is a gate, so it replays one seed (a failure there is a regression, not a new draw); developers' runs draw a
@@ -64,6 +66,19 @@ async def sim(socket_enabled: None) -> AsyncIterator[Simulator]:
     """A running simulator of the default office."""
     async with running(make_sim()) as simulator:
         yield simulator
+
+
+@pytest.fixture
+async def office(
+    hass: HomeAssistant, enable_custom_integrations: None, socket_enabled: None
+) -> AsyncIterator[Simulator]:
+    """A simulated IP Office for an integration under test; its entries are unloaded before it stops."""
+    ignore_refused_handshakes()  # a dropped connection or a refused certificate cuts handshakes short
+    async with running(make_sim()) as simulator:
+        yield simulator
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
 
 
 @pytest.fixture

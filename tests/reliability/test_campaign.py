@@ -7,10 +7,8 @@ CI runs ``IPOFFICE_CAMPAIGN_FAULTS`` (default 520) faults in shards; a longer ru
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -32,7 +30,7 @@ from custom_components.ipoffice.mtcti3 import IPOfficeClient
 from simulator import Simulator
 
 from .campaign import Campaign
-from .conftest import PASSWORD, USERNAME, make_sim
+from .conftest import PASSWORD, USERNAME, guid_of
 
 SYSTEM_ID = "ipoffice-reliability"
 TOTAL_FAULTS = int(os.environ.get("IPOFFICE_CAMPAIGN_FAULTS", "520"))
@@ -61,38 +59,6 @@ def expected_lingering_timers() -> bool:
     return True
 
 
-@pytest.fixture
-async def campaign_sim(
-    hass: HomeAssistant, enable_custom_integrations: None, socket_enabled: None
-) -> AsyncGenerator[Simulator]:
-    """The simulated IP Office (entries are unloaded before it stops)."""
-    loop = asyncio.get_running_loop()
-    handler = loop.get_exception_handler()
-
-    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        # The simulator's side of a TLS handshake that a dropped connection cut short.
-        if context.get("message") == "Error on transport creation for incoming connection":
-            return
-        if handler is not None:
-            handler(loop, context)
-
-    loop.set_exception_handler(filtered)
-    sim = make_sim()
-    await sim.start()
-    yield sim
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    await sim.stop()
-
-
-def _guid(sim: Simulator, extn: str) -> str:
-    for item in (*sim.model.users.values(), *sim.model.queues.values()):
-        if item.extn == extn:
-            return item.guid.hex().upper()
-    raise KeyError(extn)
-
-
 async def start_integration(
     hass: HomeAssistant, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[MockConfigEntry, Any]:
@@ -111,8 +77,8 @@ async def start_integration(
             CONF_FINGERPRINT: sim.fingerprint,
         },
         options={
-            CONF_USERS: [_guid(sim, extn) for extn in EXPOSED_USERS],
-            CONF_QUEUES: [_guid(sim, extn) for extn in EXPOSED_QUEUES],
+            CONF_USERS: [guid_of(sim, extn) for extn in EXPOSED_USERS],
+            CONF_QUEUES: [guid_of(sim, extn) for extn in EXPOSED_QUEUES],
         },
     )
     entry.add_to_hass(hass)
@@ -131,7 +97,7 @@ def _shard_sizes() -> list[int]:
 @pytest.mark.parametrize("shard", range(SHARDS))
 async def test_fault_campaign(
     hass: HomeAssistant,
-    campaign_sim: Simulator,
+    office: Simulator,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     seed: int,
@@ -146,10 +112,10 @@ async def test_fault_campaign(
     monkeypatch.setattr(ours, "propagate", False)
     ours.addHandler(errors)
     monkeypatch.setattr(ours, "handlers", [errors])
-    _, coordinator = await start_integration(hass, campaign_sim, monkeypatch)
+    _, coordinator = await start_integration(hass, office, monkeypatch)
     campaign = Campaign(
         hass,
-        campaign_sim,
+        office,
         coordinator,
         seed=seed + shard,
         system_id=SYSTEM_ID,

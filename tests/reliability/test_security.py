@@ -7,7 +7,6 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import pytest
@@ -41,7 +40,7 @@ from custom_components.ipoffice.mtcti3 import (
 )
 from simulator import Simulator, SimulatorConfig
 
-from .conftest import PASSWORD, USERNAME, ClientFactory, make_sim, wait_for
+from .conftest import PASSWORD, USERNAME, ClientFactory, guid_of, make_sim, wait_for
 
 WRONG_FINGERPRINT = ":".join(["5A"] * 32)
 SYSTEM_ID = "ipoffice-security"
@@ -150,37 +149,6 @@ def expected_lingering_timers() -> bool:
     return True
 
 
-@pytest.fixture
-async def office(
-    hass: HomeAssistant, enable_custom_integrations: None, socket_enabled: None
-) -> AsyncGenerator[Simulator]:
-    """A simulated IP Office; entries are unloaded before it stops."""
-    loop = asyncio.get_running_loop()
-    handler = loop.get_exception_handler()
-
-    def filtered(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if context.get("message") == "Error on transport creation for incoming connection":
-            return  # the simulator's side of a handshake the client refused, as it must
-        if handler is not None:
-            handler(loop, context)
-
-    loop.set_exception_handler(filtered)
-    sim = make_sim()
-    await sim.start()
-    yield sim
-    for entry in hass.config_entries.async_entries(DOMAIN):
-        await hass.config_entries.async_unload(entry.entry_id)
-    await hass.async_block_till_done()
-    await sim.stop()
-
-
-def _guid(sim: Simulator, extn: str) -> str:
-    for item in (*sim.model.users.values(), *sim.model.queues.values()):
-        if item.extn == extn:
-            return item.guid.hex().upper()
-    raise KeyError(extn)
-
-
 def _entry(sim: Simulator, **data: Any) -> MockConfigEntry:
     return MockConfigEntry(
         domain=DOMAIN,
@@ -195,7 +163,7 @@ def _entry(sim: Simulator, **data: Any) -> MockConfigEntry:
             CONF_FINGERPRINT: sim.fingerprint,
             **data,
         },
-        options={CONF_USERS: [_guid(sim, "2002")], CONF_QUEUES: [_guid(sim, "2501")]},
+        options={CONF_USERS: [guid_of(sim, "2002")], CONF_QUEUES: [guid_of(sim, "2501")]},
     )
 
 
@@ -222,7 +190,7 @@ async def test_secrets_not_in_integration_logs_or_diagnostics(
     await office.wait_quiet()
     await hass.async_block_till_done()
     entry_diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, _guid(office, "2002")), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, guid_of(office, "2002")), entry.entry_id)
     assert device is not None
     device_diagnostics = await get_diagnostics_for_device(hass, hass_client, entry, device)
     office.hangup(call)
@@ -267,10 +235,12 @@ async def test_actions_refused_outside_what_the_entry_exposes(hass: HomeAssistan
     entry = _entry(office)
     await _setup(hass, entry)
     client: IPOfficeClient = entry.runtime_data.client
-    assert set(client.users) == {_guid(office, "2002")}
+    assert set(client.users) == {guid_of(office, "2002")}
     registry = dr.async_get(hass)
     # A device of this entry standing for a user the entry does not expose (say, left from older options).
-    hidden = registry.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, _guid(office, "2003"))})
+    hidden = registry.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, guid_of(office, "2003"))}
+    )
     other_entry = MockConfigEntry(domain="other")
     other_entry.add_to_hass(hass)
     foreign = registry.async_get_or_create(config_entry_id=other_entry.entry_id, identifiers={("other", "x")})
@@ -280,7 +250,7 @@ async def test_actions_refused_outside_what_the_entry_exposes(hass: HomeAssistan
             await hass.services.async_call(
                 DOMAIN, "set_do_not_disturb", {"device_id": device_id, "enabled": True}, blocking=True
             )
-    queue_device = registry.async_get_device_by_identifier((DOMAIN, _guid(office, "2501")), entry.entry_id)
+    queue_device = registry.async_get_device_by_identifier((DOMAIN, guid_of(office, "2501")), entry.entry_id)
     assert queue_device is not None
     with pytest.raises(ServiceValidationError):  # a queue is not a user
         await hass.services.async_call(
@@ -288,7 +258,7 @@ async def test_actions_refused_outside_what_the_entry_exposes(hass: HomeAssistan
         )
     assert client.stats.frames_out == frames_out
     assert not office.model.user("2003").dnd
-    user_device = registry.async_get_device_by_identifier((DOMAIN, _guid(office, "2002")), entry.entry_id)
+    user_device = registry.async_get_device_by_identifier((DOMAIN, guid_of(office, "2002")), entry.entry_id)
     assert user_device is not None
     await hass.services.async_call(
         DOMAIN, "set_do_not_disturb", {"device_id": user_device.id, "enabled": True}, blocking=True
@@ -306,7 +276,7 @@ async def test_admin_only_actions_refuse_other_users(
     office.answer(call)
     await office.wait_quiet()
     await hass.async_block_till_done()
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, _guid(office, "2002")), entry.entry_id)
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, guid_of(office, "2002")), entry.entry_id)
     assert device is not None
     user = hass_read_only_user
     assert not user.is_admin
