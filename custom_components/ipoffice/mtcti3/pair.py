@@ -9,6 +9,10 @@ Call events of users come from the system that serves users, deduplicated by gci
 one call, so a switch of systems reports only what really changed (a NEW for a call only the new system has, an
 ENDED with ``reconciled=True`` for a call only the old one had). The switch back to the primary waits until the
 primary's client has reconciled its calls after reconnecting, so that its stale calls never show.
+
+Queue calls are each system's own. While a system is down nobody can see or control its queue calls: they end
+(``reconciled=True``) when it goes, and those still there when it is back are reported NEW once its client has
+reconciled. :attr:`PairClient.queues` shows each queue with the calls of both connected systems.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from typing import Final
 
@@ -25,6 +30,7 @@ from .calls import end_events
 from .client import (
     CallListener,
     ConnectionListener,
+    DirectoryListener,
     IPOfficeClient,
     ParkListener,
     QueueListener,
@@ -40,10 +46,17 @@ SECONDARY: Final = "secondary"
 FAILBACK_MARGIN: Final = 0.5  # seconds after the primary's reconcile delay before users are served from it again
 RETRY_CAP: Final = 60.0
 
+type SystemFailureListener = Callable[[str, MTCTI3Error], None]
+
 
 def call_key(call: Call) -> str:
     """The identity of a user's call across both systems: the user and the gcid (the call id when it has none)."""
     return f"{call.owner_guid}/{call.gcid or call.call_id}"
+
+
+def queue_call_key(system: str, call: Call) -> str:
+    """The identity of a queue call: each system's queue calls are its own."""
+    return f"{system}:{call.owner_guid}/{call.call_id}"
 
 
 def _add[T](items: list[T], item: T) -> Callable[[], None]:
@@ -66,19 +79,26 @@ class PairClient:
         self.failback_delay = primary.reconcile_delay + FAILBACK_MARGIN
         self._active = primary
         self._connected = False
-        self._live: dict[str, Call] = {}  # user calls reported and not ended, by call_key
+        self._live: dict[str, Call] = {}  # users' calls reported and not ended, by call_key
+        self._live_queue_calls: dict[str, Call] = {}  # queue calls reported and not ended, by queue_call_key
+        self._queues: dict[str, Queue] = {}  # the serving system's queues with the calls of both
         self._last_ended = ""  # the call whose ENDED was reported last (its MISSED follows)
         self._connection_listeners: list[ConnectionListener] = []
         self._user_listeners: list[tuple[UserListener, str | None]] = []
         self._queue_listeners: list[tuple[QueueListener, str | None]] = []
         self._call_listeners: list[CallListener] = []
         self._park_listeners: list[ParkListener] = []
+        self._directory_listeners: list[DirectoryListener] = []
+        self._failure_listeners: list[SystemFailureListener] = []
+        self._system_listeners: list[Callable[[], None]] = []
         self._unsubs: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
-        self._failback: asyncio.TimerHandle | None = None
+        self._resyncs: dict[str, asyncio.TimerHandle] = {}
         for client in (primary, secondary):
             self._unsubs += [
                 client.add_connection_listener(partial(self._on_connection, client)),
+                client.add_failure_listener(partial(self._on_failure, client)),
+                client.add_directory_listener(partial(self._on_directory, client)),
                 client.add_user_listener(partial(self._on_user, client)),
                 client.add_queue_listener(partial(self._on_queue, client)),
                 client.add_call_listener(partial(self._on_call, client)),
@@ -106,6 +126,10 @@ class PairClient:
         self._active = self.primary if self.primary.connected else self.secondary
         self._connected = True
         self._live = {call_key(call): call for call in self._user_calls(self._active)}
+        for client in (self.primary, self.secondary):
+            if client.connected:
+                self._live_queue_calls.update(self._queue_calls_of(client))
+        self._merge_queues()
         for client in failed:
             _LOGGER.warning("IP Office %s did not answer; retrying in the background", self.name_of(client))
             task = asyncio.get_running_loop().create_task(self._retry(client), name="mtcti3-pair-retry")
@@ -121,6 +145,7 @@ class PairClient:
                 await client.connect()
             except MTCTI3Error as err:
                 _LOGGER.debug("IP Office %s still unreachable: %s", self.name_of(client), err)
+                self._on_failure(client, err)
                 continue
             self._on_connection(client, True)
             return
@@ -130,8 +155,9 @@ class PairClient:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        if self._failback is not None:
-            self._failback.cancel()
+        for handle in self._resyncs.values():
+            handle.cancel()
+        self._resyncs.clear()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -171,8 +197,8 @@ class PairClient:
 
     @property
     def queues(self) -> dict[str, Queue]:
-        """The queues' configuration, from the system that serves users."""
-        return self._active.queues
+        """The queues: their configuration from the system that serves users, their calls from both systems."""
+        return self._queues
 
     @property
     def parked_calls(self) -> dict[str, Call]:
@@ -224,33 +250,118 @@ class PairClient:
         """``callback(parked)`` for the serving system's park server."""
         return _add(self._park_listeners, callback)
 
+    def add_directory_listener(self, callback: DirectoryListener) -> Callable[[], None]:
+        """``callback(added, removed, changed)`` when the serving system's Lines change."""
+        return _add(self._directory_listeners, callback)
+
+    def add_failure_listener(self, callback: SystemFailureListener) -> Callable[[], None]:
+        """``callback(system, error)`` when connecting to "primary" or "secondary" failed (it is retried)."""
+        return _add(self._failure_listeners, callback)
+
+    def add_system_listener(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """``callback()`` when either system connects or disconnects, or users are served from the other system."""
+        return _add(self._system_listeners, callback)
+
     # --- from the two clients ----------------------------------------------------------------------------------
 
     def _user_calls(self, client: IPOfficeClient) -> list[Call]:
         return [call for user in client.users.values() for call in user.calls.values()]
 
+    def _queue_calls_of(self, client: IPOfficeClient) -> dict[str, Call]:
+        name = self.name_of(client)
+        return {queue_call_key(name, call): call for queue in client.queues.values() for call in queue.calls.values()}
+
+    def _other(self, client: IPOfficeClient) -> IPOfficeClient:
+        return self.secondary if client is self.primary else self.primary
+
+    def _merge_queue(self, guid: str) -> Queue | None:
+        """Rebuild the shown queue ``guid``: the serving system's, with the other connected system's calls too."""
+        base = self._active.queues.get(guid)
+        other = self._other(self._active)
+        extra = other.queues.get(guid) if other.connected else None
+        if base is None:
+            self._queues.pop(guid, None)
+            return None
+        if extra is not None and extra.calls:
+            base = replace(base, calls={**extra.calls, **base.calls})
+        self._queues[guid] = base
+        return base
+
+    def _merge_queues(self) -> None:
+        self._queues = {}
+        for guid in list(self._active.queues):
+            self._merge_queue(guid)
+
     def _on_connection(self, client: IPOfficeClient, up: bool) -> None:
-        if up and client is self.primary and self._active is not self.primary:
-            # Fail back once the primary has reconciled its calls; the secondary serves meanwhile.
-            if self._failback is not None:
-                self._failback.cancel()
-            self._failback = asyncio.get_running_loop().call_later(self.failback_delay, self._fail_back)
-        elif up and not self._active.connected:
-            self._switch(client)
-        elif not up and client is self._active:
-            other = self.secondary if client is self.primary else self.primary
-            if other.connected:
-                self._switch(other)
+        name = self.name_of(client)
+        if (resync := self._resyncs.pop(name, None)) is not None:
+            resync.cancel()
+        if up:
+            # Once the client has reconciled its calls: its surviving queue calls show again, and users fail back
+            # to the primary (the secondary serves meanwhile).
+            self._resyncs[name] = asyncio.get_running_loop().call_later(
+                self.failback_delay, partial(self._reconciled, client)
+            )
+            if not self._active.connected:
+                self._switch(client)
+        else:
+            self._end_queue_calls(client)
+            if client is self._active and self._other(client).connected:
+                self._switch(self._other(client))
+        self._merge_queues()
+        for queue in list(self._queues.values()):
+            self._emit_queue(queue)
         connected = self.connected
         if connected != self._connected:
             self._connected = connected
             for listener in list(self._connection_listeners):
                 listener(connected)
+        self._emit_system()
 
-    def _fail_back(self) -> None:
-        self._failback = None
-        if self.primary.connected and self._active is not self.primary:
+    def _end_queue_calls(self, client: IPOfficeClient) -> None:
+        """A system is gone: the queue calls reported from it end (nobody can see or control them now)."""
+        prefix = self.name_of(client) + ":"
+        now = time.time()
+        for key, call in list(self._live_queue_calls.items()):
+            if key.startswith(prefix):
+                del self._live_queue_calls[key]
+                for event in end_events(call, now, reconciled=True):
+                    self._emit_call(event)
+
+    def _reconciled(self, client: IPOfficeClient) -> None:
+        """The client of a system that came back has reconciled: show its queue calls, serve users from it."""
+        self._resyncs.pop(self.name_of(client), None)
+        if not client.connected:
+            return
+        now = time.time()
+        for key, call in self._queue_calls_of(client).items():
+            if key not in self._live_queue_calls:
+                self._live_queue_calls[key] = call
+                self._emit_call(CallEvent(CallEventType.NEW, call, now))
+        if client is self.primary and self._active is not self.primary:
             self._switch(self.primary)
+            self._merge_queues()
+            for queue in list(self._queues.values()):
+                self._emit_queue(queue)
+            self._emit_system()
+
+    def _emit_system(self) -> None:
+        for listener in list(self._system_listeners):
+            listener()
+
+    def _on_failure(self, client: IPOfficeClient, error: MTCTI3Error) -> None:
+        for listener in list(self._failure_listeners):
+            listener(self.name_of(client), error)
+
+    def _on_directory(
+        self, client: IPOfficeClient, added: list[LineEntry], removed: list[LineEntry], changed: list[LineEntry]
+    ) -> None:
+        if client is not self._active:
+            return
+        for line in removed:
+            self._queues.pop(line.guid, None)
+        for listener in list(self._directory_listeners):
+            listener(added, removed, changed)
 
     def _switch(self, client: IPOfficeClient) -> None:
         """Serve users from ``client``: report only the calls that differ, then refresh every user entity."""
@@ -282,36 +393,47 @@ class PairClient:
                 callback(user)
 
     def _on_queue(self, client: IPOfficeClient, queue: Queue) -> None:
-        shown = self.queues.get(queue.guid, queue)
+        if client is not self._active and not client.connected:
+            return
+        if (shown := self._merge_queue(queue.guid)) is not None:
+            self._emit_queue(shown)
+
+    def _emit_queue(self, queue: Queue) -> None:
         for callback, guid in list(self._queue_listeners):
             if guid is None or guid == queue.guid:
-                callback(shown)
+                callback(queue)
 
     def _on_call(self, client: IPOfficeClient, event: CallEvent) -> None:
         call = event.call
         if call.owner_guid in client.queues:
-            self._emit_call(event)  # each system's queue calls are its own
+            admitted = self._admit(self._live_queue_calls, queue_call_key(self.name_of(client), call), event)
+        elif client is not self._active:
             return
-        if client is not self._active:
-            return
-        if call.owner_guid in client.users:
-            key = call_key(call)
-            if event.type is CallEventType.NEW:
-                if key in self._live:
-                    return
-                self._live[key] = call
-            elif event.type in (CallEventType.MISSED, CallEventType.ABANDONED):
-                if key != self._last_ended:
-                    return
-                self._last_ended = ""
-            elif key not in self._live:
-                return  # already reported ended (or never reported)
-            elif event.type is CallEventType.ENDED:
-                del self._live[key]
-                self._last_ended = key
-            else:
-                self._live[key] = call
-        self._emit_call(event)
+        elif call.owner_guid in client.users:
+            admitted = self._admit(self._live, call_key(call), event)
+        else:
+            admitted = True
+        if admitted:
+            self._emit_call(event)
+
+    def _admit(self, live: dict[str, Call], key: str, event: CallEvent) -> bool:
+        """Whether to report ``event``: once per call and moment, NEW and ENDED alternating (``live`` kept)."""
+        if event.type is CallEventType.NEW:
+            if key in live:
+                return False
+            live[key] = event.call
+        elif event.type in (CallEventType.MISSED, CallEventType.ABANDONED):
+            if key != self._last_ended:
+                return False
+            self._last_ended = ""
+        elif key not in live:
+            return False  # already reported ended (or never reported)
+        elif event.type is CallEventType.ENDED:
+            del live[key]
+            self._last_ended = key
+        else:
+            live[key] = event.call
+        return True
 
     def _emit_call(self, event: CallEvent) -> None:
         for listener in list(self._call_listeners):
