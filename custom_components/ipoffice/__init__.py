@@ -18,10 +18,15 @@ from homeassistant.helpers.typing import ConfigType
 from .const import (
     CONF_FINGERPRINT,
     CONF_QUEUES,
+    CONF_SECONDARY_FINGERPRINT,
+    CONF_SECONDARY_HOST,
+    CONF_SECONDARY_PORT,
+    CONF_SECONDARY_TLS_MODE,
     CONF_TLS_MODE,
     CONF_USERS,
     DOMAIN,
     PLATFORMS,
+    PRIMARY,
     TLS_PINNED,
 )
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator, async_create_repair_issue, repair_issue_of
@@ -34,6 +39,7 @@ from .mtcti3 import (
     TLSMode,
     TooManyConnectionsError,
 )
+from .mtcti3.pair import PairClient
 from .services import async_setup_services
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -47,23 +53,31 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
-def create_client(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> IPOfficeClient:
-    """Create the MTCTI-3 client of an entry, on Home Assistant's shared web session."""
+def create_client(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> IPOfficeClient | PairClient:
+    """Create the MTCTI-3 client of an entry (a pair of them with a secondary), on Home Assistant's web session."""
     data = entry.data
     users = entry.options.get(CONF_USERS)
     queues = entry.options.get(CONF_QUEUES)
-    mode = TLSMode(data.get(CONF_TLS_MODE, TLS_PINNED))
-    return IPOfficeClient(
-        data[CONF_HOST],
-        data[CONF_USERNAME],
-        data[CONF_PASSWORD],
-        port=data[CONF_PORT],
-        session=async_get_clientsession(hass),
-        tls=mode,
-        fingerprint=data.get(CONF_FINGERPRINT) if mode is TLSMode.PINNED else None,
-        users=None if users is None else set(users),
-        queues=None if queues is None else set(queues),
-    )
+
+    def client(host_key: str, port_key: str, tls_key: str, fingerprint_key: str) -> IPOfficeClient:
+        mode = TLSMode(data.get(tls_key, TLS_PINNED))
+        return IPOfficeClient(
+            data[host_key],
+            data[CONF_USERNAME],
+            data[CONF_PASSWORD],
+            port=data[port_key],
+            session=async_get_clientsession(hass),
+            tls=mode,
+            fingerprint=data.get(fingerprint_key) if mode is TLSMode.PINNED else None,
+            users=None if users is None else set(users),
+            queues=None if queues is None else set(queues),
+        )
+
+    primary = client(CONF_HOST, CONF_PORT, CONF_TLS_MODE, CONF_FINGERPRINT)
+    if not data.get(CONF_SECONDARY_HOST):
+        return primary
+    secondary = client(CONF_SECONDARY_HOST, CONF_SECONDARY_PORT, CONF_SECONDARY_TLS_MODE, CONF_SECONDARY_FINGERPRINT)
+    return PairClient(primary, secondary)
 
 
 def _setup_error(err: MTCTI3Error, host: str) -> HomeAssistantError:
@@ -100,7 +114,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> 
     except MTCTI3Error as err:
         await coordinator.async_stop()
         if (issue := repair_issue_of(err)) is not None:
-            async_create_repair_issue(hass, entry, issue)
+            async_create_repair_issue(hass, entry, issue, PRIMARY)
         raise _setup_error(err, entry.data[CONF_HOST]) from err
     entry.runtime_data = coordinator
     system_device = dr.async_get(hass).async_get_or_create(

@@ -11,7 +11,8 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import IPOfficeConfigEntry
+from .const import PRIMARY, SECONDARY
+from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import IPOfficeSystemEntity, IPOfficeUserEntity
 from .mtcti3 import Queue, User
 
@@ -47,6 +48,21 @@ CONNECTIVITY = BinarySensorEntityDescription(
     device_class=BinarySensorDeviceClass.CONNECTIVITY,
     entity_category=EntityCategory.DIAGNOSTIC,
 )
+# With a secondary IP Office, "connectivity" says whether either system is connected; these say which.
+SYSTEM_CONNECTIVITY = (
+    BinarySensorEntityDescription(
+        key="primary_connectivity",
+        translation_key="primary_connectivity",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    BinarySensorEntityDescription(
+        key="secondary_connectivity",
+        translation_key="secondary_connectivity",
+        device_class=BinarySensorDeviceClass.CONNECTIVITY,
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+)
 
 
 async def async_setup_entry(
@@ -55,6 +71,11 @@ async def async_setup_entry(
     """Set up the binary sensors of the system and each user."""
     coordinator = entry.runtime_data
     async_add_entities([IPOfficeConnectivitySensor(coordinator, CONNECTIVITY)])
+    if coordinator.pair is not None:
+        async_add_entities(
+            IPOfficeSystemConnectivitySensor(coordinator, description, system)
+            for system, description in zip((PRIMARY, SECONDARY), SYSTEM_CONNECTIVITY, strict=True)
+        )
 
     @callback
     def add_users(users: list[User]) -> None:
@@ -83,6 +104,22 @@ class IPOfficeConnectivitySensor(IPOfficeSystemEntity, BinarySensorEntity):
     def is_on(self) -> bool:
         """Connected."""
         return self.coordinator.connected
+
+
+class IPOfficeSystemConnectivitySensor(IPOfficeConnectivitySensor):
+    """Whether the connection to the primary or to the secondary IP Office of a pair is up."""
+
+    def __init__(
+        self, coordinator: IPOfficeCoordinator, description: BinarySensorEntityDescription, system: str
+    ) -> None:
+        """Initialise the sensor of ``system``."""
+        super().__init__(coordinator, description)
+        self.system = system
+
+    @property
+    def is_on(self) -> bool:
+        """That system is connected."""
+        return self.coordinator.client_of(self.system).connected
 
 
 class IPOfficeUserBinarySensor(IPOfficeUserEntity, BinarySensorEntity):

@@ -15,6 +15,7 @@ from homeassistant.config_entries import (
 )
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -31,6 +32,11 @@ from .const import (
     CONF_ALL_USERS,
     CONF_FINGERPRINT,
     CONF_QUEUES,
+    CONF_SECONDARY,
+    CONF_SECONDARY_FINGERPRINT,
+    CONF_SECONDARY_HOST,
+    CONF_SECONDARY_PORT,
+    CONF_SECONDARY_TLS_MODE,
     CONF_SYSTEM_ID,
     CONF_TLS_MODE,
     CONF_USERS,
@@ -38,6 +44,8 @@ from .const import (
     DOMAIN,
     LARGE_SYSTEM_USERS,
     LOGGER,
+    PRIMARY,
+    SECONDARY,
     TLS_INSECURE,
     TLS_PINNED,
     TLS_VERIFY,
@@ -59,6 +67,38 @@ from .mtcti3.models import LineKind
 
 PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 
+# The entry data keys of each system: host, port, TLS mode, pinned fingerprint.
+KEYS: dict[str, tuple[str, str, str, str]] = {
+    PRIMARY: (CONF_HOST, CONF_PORT, CONF_TLS_MODE, CONF_FINGERPRINT),
+    SECONDARY: (CONF_SECONDARY_HOST, CONF_SECONDARY_PORT, CONF_SECONDARY_TLS_MODE, CONF_SECONDARY_FINGERPRINT),
+}
+
+
+# The error keys of the secondary IP Office, by the primary's error key.
+SECONDARY_ERRORS = {
+    "cannot_connect": "secondary_cannot_connect",
+    "invalid_auth": "secondary_invalid_auth",
+    "too_many_connections": "secondary_too_many_connections",
+    "service_refused": "secondary_service_refused",
+    "tls_error": "secondary_tls_error",
+}
+
+
+def _secondary_section(defaults: Mapping[str, Any]) -> dict[Any, Any]:
+    """The collapsed section of an optional secondary IP Office (a resilient pair)."""
+    host = defaults.get(CONF_SECONDARY_HOST)
+    return {
+        vol.Optional(CONF_SECONDARY): section(
+            vol.Schema(
+                {
+                    vol.Optional(CONF_HOST, description={"suggested_value": host}): str,
+                    vol.Optional(CONF_PORT, default=defaults.get(CONF_SECONDARY_PORT, DEFAULT_PORT)): PORT_SCHEMA,
+                }
+            ),
+            {"collapsed": not host},
+        )
+    }
+
 
 def _user_schema(defaults: Mapping[str, Any]) -> vol.Schema:
     return vol.Schema(
@@ -67,8 +107,19 @@ def _user_schema(defaults: Mapping[str, Any]) -> vol.Schema:
             vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): PORT_SCHEMA,
             vol.Required(CONF_USERNAME, default=defaults.get(CONF_USERNAME, vol.UNDEFINED)): str,
             vol.Required(CONF_PASSWORD): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD)),
+            **_secondary_section(defaults),
         }
     )
+
+
+def _with_secondary(data: dict[str, Any], user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the secondary IP Office of the form's section, or without one when its host is empty."""
+    secondary = user_input.get(CONF_SECONDARY) or {}
+    data = {key: value for key, value in data.items() if key not in KEYS[SECONDARY]}
+    if host := (secondary.get(CONF_HOST) or "").strip():
+        data[CONF_SECONDARY_HOST] = host
+        data[CONF_SECONDARY_PORT] = secondary.get(CONF_PORT, DEFAULT_PORT)
+    return data
 
 
 def _selector(lines: list[LineEntry]) -> SelectSelector:
@@ -102,14 +153,16 @@ def _exposure_schema(directory: Mapping[str, LineEntry], options: Mapping[str, A
 
 
 class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
-    """Set up an IP Office: connect, check the service user, trust its certificate."""
+    """Set up an IP Office (optionally a resilient pair): connect, check the service user, trust certificates."""
 
     VERSION = 1
 
     def __init__(self) -> None:
         """Start with nothing known."""
         self._data: dict[str, Any] = {}
-        self._fingerprint = ""
+        self._fingerprints: dict[str, str] = {}
+        self._system = PRIMARY  # whose certificate the certificate step asks about
+        self._previous: Mapping[str, Any] = {}  # the data of the previous attempt (its trust decisions are kept)
         self._directory: dict[str, LineEntry] = {}
 
     @staticmethod
@@ -118,18 +171,24 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         """Create the options flow."""
         return IPOfficeOptionsFlow()
 
-    async def _async_connect(self) -> str | None:
-        """Log in with ``self._data``; return an error key, or None once connected (the directory is kept)."""
+    @property
+    def _fingerprint(self) -> str:
+        """The primary's certificate fingerprint: the unique id of the entry."""
+        return self._fingerprints.get(PRIMARY, "")
+
+    async def _async_connect(self, system: str = PRIMARY) -> str | None:
+        """Log in to ``system`` with ``self._data``; return an error key, or None (the primary's directory kept)."""
         data = self._data
-        mode = TLSMode(data[CONF_TLS_MODE])
+        host_key, port_key, tls_key, fingerprint_key = KEYS[system]
+        mode = TLSMode(data[tls_key])
         client = IPOfficeClient(
-            data[CONF_HOST],
+            data[host_key],
             data[CONF_USERNAME],
             data[CONF_PASSWORD],
-            port=data[CONF_PORT],
+            port=data[port_key],
             session=async_get_clientsession(self.hass),
             tls=mode,
-            fingerprint=data.get(CONF_FINGERPRINT) if mode is TLSMode.PINNED else None,
+            fingerprint=data.get(fingerprint_key) if mode is TLSMode.PINNED else None,
             users=(),
             queues=(),
             park_server=False,
@@ -137,7 +196,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         )
         try:
             await client.connect()
-            self._directory = dict(client.directory)
+            if system == PRIMARY:
+                self._directory = dict(client.directory)
         except TLSError:
             return "tls_error"
         except AuthenticationError:
@@ -149,17 +209,18 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         except MTCTI3Error:
             return "cannot_connect"
         except Exception:
-            LOGGER.exception("Unexpected error connecting to IP Office %s", data[CONF_HOST])
+            LOGGER.exception("Unexpected error connecting to IP Office %s", data[host_key])
             return "unknown"
         finally:
             await client.disconnect()
         return None
 
-    async def _async_fingerprint(self) -> str | None:
-        """Read the certificate fingerprint of the host; return an error key or None."""
+    async def _async_fingerprint(self, system: str = PRIMARY) -> str | None:
+        """Read the certificate fingerprint of ``system``; return an error key or None."""
+        host_key, port_key, _, _ = KEYS[system]
         try:
-            self._fingerprint = await get_server_fingerprint(
-                self._data[CONF_HOST], self._data[CONF_PORT], session=async_get_clientsession(self.hass)
+            self._fingerprints[system] = await get_server_fingerprint(
+                self._data[host_key], self._data[port_key], session=async_get_clientsession(self.hass)
             )
         except TLSError:
             return "tls_error"
@@ -169,16 +230,52 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_connect_and_finish(self, step_id: str) -> ConfigFlowResult:
         """Connect with the chosen TLS mode; offer to trust the certificate when it cannot be verified."""
+        self._system = PRIMARY
         error = await self._async_connect()
         if error == "tls_error" and self._data[CONF_TLS_MODE] == TLS_VERIFY:
             return await self.async_step_certificate()
         if error is not None:
             return self._show_step(step_id, {"base": error})
+        return await self._async_check_secondary(step_id)
+
+    async def _async_check_secondary(self, step_id: str) -> ConfigFlowResult:
+        """With a secondary IP Office: read its certificate, keep a trust given earlier, then connect to it."""
+        if not self._data.get(CONF_SECONDARY_HOST):
+            return self._finish()
+        data = self._data
+        if (data[CONF_SECONDARY_HOST], data[CONF_SECONDARY_PORT]) == (data[CONF_HOST], data[CONF_PORT]):
+            return self._show_step(step_id, {"base": "secondary_same_as_primary"})
+        if error := await self._async_fingerprint(SECONDARY):
+            return self._show_step(step_id, {"base": SECONDARY_ERRORS[error]})
+        if not self._keep_trust(self._previous, SECONDARY):
+            data[CONF_SECONDARY_TLS_MODE] = TLS_VERIFY
+            data[CONF_SECONDARY_FINGERPRINT] = None
+        return await self._async_connect_secondary_and_finish(step_id)
+
+    async def _async_connect_secondary_and_finish(self, step_id: str) -> ConfigFlowResult:
+        """Connect to the secondary with its TLS mode; offer to trust its certificate when it cannot be verified."""
+        self._system = SECONDARY
+        error = await self._async_connect(SECONDARY)
+        if error == "tls_error" and self._data[CONF_SECONDARY_TLS_MODE] == TLS_VERIFY:
+            return await self.async_step_certificate()
+        if error is not None:
+            return self._show_step(step_id, {"base": SECONDARY_ERRORS.get(error, error)})
+        return self._finish()
+
+    def _finish(self) -> ConfigFlowResult:
+        """Every system connected: save a reconfigured entry, or ask what to expose, or create the entry."""
         if self.source == SOURCE_RECONFIGURE:
             return self._update_reconfigured()
         if len(_lines(self._directory, LineKind.USER)) > LARGE_SYSTEM_USERS:
-            return await self.async_step_select()
+            return self._show_select()
         return self.async_create_entry(title=self._title, data=self._data, options={})
+
+    def _show_select(self) -> ConfigFlowResult:
+        return self.async_show_form(
+            step_id="select",
+            data_schema=_exposure_schema(self._directory, {}, with_all=False),
+            description_placeholders={"users": str(len(_lines(self._directory, LineKind.USER)))},
+        )
 
     def _update_reconfigured(self) -> ConfigFlowResult:
         """Save the reconfigured entry; a renewed certificate becomes its unique id (duplicates stay detected).
@@ -203,47 +300,58 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the address of the IP Office and the service user."""
+        """Ask for the address of the IP Office (and of a secondary one) and the service user."""
         if user_input is None:
             return self._show_step("user", {})
-        previous = self._data
-        self._data = {**user_input, CONF_HOST: user_input[CONF_HOST].strip()}
+        self._previous = self._data
+        primary = {key: user_input[key] for key in (CONF_PORT, CONF_USERNAME, CONF_PASSWORD)}
+        self._data = _with_secondary({**primary, CONF_HOST: user_input[CONF_HOST].strip()}, user_input)
         if error := await self._async_fingerprint():
             return self._show_step("user", {"base": error})
         await self.async_set_unique_id(self._fingerprint)
         self._abort_if_unique_id_configured()
-        if not self._keep_trust(previous):
+        if not self._keep_trust(self._previous):
             self._data[CONF_TLS_MODE] = TLS_VERIFY
             self._data[CONF_FINGERPRINT] = None
         return await self._async_connect_and_finish("user")
 
-    def _keep_trust(self, previous: Mapping[str, Any]) -> bool:
-        """Keep a trust decision taken earlier in this flow (this certificate pinned, or no verification)."""
-        mode = previous.get(CONF_TLS_MODE)
-        if mode == TLS_INSECURE or (mode == TLS_PINNED and previous.get(CONF_FINGERPRINT) == self._fingerprint):
-            self._data[CONF_TLS_MODE] = mode
-            self._data[CONF_FINGERPRINT] = previous.get(CONF_FINGERPRINT)
+    def _keep_trust(self, previous: Mapping[str, Any], system: str = PRIMARY) -> bool:
+        """Keep a trust decision taken earlier (this certificate pinned, or no verification) for ``system``."""
+        _, _, tls_key, fingerprint_key = KEYS[system]
+        mode = previous.get(tls_key)
+        fingerprint = self._fingerprints.get(system)
+        if mode == TLS_INSECURE or (mode == TLS_PINNED and previous.get(fingerprint_key) == fingerprint):
+            self._data[tls_key] = mode
+            self._data[fingerprint_key] = previous.get(fingerprint_key)
             return True
         return False
 
     async def async_step_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """The certificate cannot be verified: show its fingerprint and offer to trust it."""
+        """A certificate cannot be verified: show its fingerprint and offer to trust it."""
+        host_key = KEYS[self._system][0]
         return self.async_show_menu(
             step_id="certificate",
             menu_options=["trust_certificate", "disable_verification", "cancel"],
-            description_placeholders={"fingerprint": self._fingerprint, "host": self._data[CONF_HOST]},
+            description_placeholders={"fingerprint": self._fingerprints[self._system], "host": self._data[host_key]},
         )
 
     async def async_step_trust_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Pin the certificate whose fingerprint was shown."""
-        self._data[CONF_TLS_MODE] = TLS_PINNED
-        self._data[CONF_FINGERPRINT] = self._fingerprint
-        return await self._async_connect_and_finish(self._return_step)
+        _, _, tls_key, fingerprint_key = KEYS[self._system]
+        self._data[tls_key] = TLS_PINNED
+        self._data[fingerprint_key] = self._fingerprints[self._system]
+        return await self._async_trusted()
 
     async def async_step_disable_verification(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Accept any certificate (encrypted, but not authenticated)."""
-        self._data[CONF_TLS_MODE] = TLS_INSECURE
-        self._data[CONF_FINGERPRINT] = None
+        _, _, tls_key, fingerprint_key = KEYS[self._system]
+        self._data[tls_key] = TLS_INSECURE
+        self._data[fingerprint_key] = None
+        return await self._async_trusted()
+
+    async def _async_trusted(self) -> ConfigFlowResult:
+        if self._system == SECONDARY:
+            return await self._async_connect_secondary_and_finish(self._return_step)
         return await self._async_connect_and_finish(self._return_step)
 
     async def async_step_cancel(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -257,11 +365,7 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_select(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """On a large system, choose the users and queues to expose."""
         if user_input is None:
-            return self.async_show_form(
-                step_id="select",
-                data_schema=_exposure_schema(self._directory, {}, with_all=False),
-                description_placeholders={"users": str(len(_lines(self._directory, LineKind.USER)))},
-            )
+            return self._show_select()
         return self.async_create_entry(
             title=self._title,
             data=self._data,
@@ -272,15 +376,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         """The service user's password stopped working."""
         return await self.async_step_reauth_confirm()
 
-    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the service user's name and password again."""
+    def _show_reauth(self, errors: dict[str, str]) -> ConfigFlowResult:
         entry = self._get_reauth_entry()
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            self._data = {**entry.data, **user_input}
-            if (error := await self._async_connect()) is None:
-                return self.async_update_reload_and_abort(entry, data_updates=user_input)
-            errors["base"] = error
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=vol.Schema(
@@ -293,6 +390,18 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders={"host": entry.data[CONF_HOST]},
         )
 
+    async def async_step_reauth_confirm(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the service user's name and password again (both systems of a pair share the service user)."""
+        if user_input is None:
+            return self._show_reauth({})
+        entry = self._get_reauth_entry()
+        self._data = {**entry.data, **user_input}
+        if (error := await self._async_connect()) is not None:
+            return self._show_reauth({"base": error})
+        if self._data.get(CONF_SECONDARY_HOST) and (error := await self._async_connect(SECONDARY)) is not None:
+            return self._show_reauth({"base": SECONDARY_ERRORS.get(error, error)})
+        return self.async_update_reload_and_abort(entry, data_updates=user_input)
+
     def _show_reconfigure(self, errors: dict[str, str]) -> ConfigFlowResult:
         defaults = self._data or self._get_reconfigure_entry().data
         return self.async_show_form(
@@ -301,24 +410,27 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
                 {
                     vol.Required(CONF_HOST, default=defaults[CONF_HOST]): str,
                     vol.Required(CONF_PORT, default=defaults[CONF_PORT]): PORT_SCHEMA,
+                    **_secondary_section(defaults),
                 }
             ),
             errors=errors,
         )
 
     async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Change the address of the IP Office."""
+        """Change the address of the IP Office, or add, change or remove a secondary IP Office."""
         if user_input is None:
             return self._show_reconfigure({})
         entry = self._get_reconfigure_entry()
-        previous = self._data or entry.data
-        self._data = {**entry.data, CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: user_input[CONF_PORT]}
+        self._previous = self._data or entry.data
+        data = {**entry.data, CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: user_input[CONF_PORT]}
+        self._data = _with_secondary(data, user_input)
         if error := await self._async_fingerprint():
             return self._show_reconfigure({"base": error})
         for other in self._async_current_entries(include_ignore=False):
             if other.entry_id != entry.entry_id and other.unique_id == self._fingerprint:
                 return self.async_abort(reason="already_configured")
-        if not self._keep_trust(previous) and self._data[CONF_TLS_MODE] == TLS_PINNED:
+        if not self._keep_trust(self._previous) and self._data[CONF_TLS_MODE] == TLS_PINNED:
+            self._system = PRIMARY
             return await self.async_step_certificate()
         return await self._async_connect_and_finish("reconfigure")
 

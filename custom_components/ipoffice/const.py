@@ -21,6 +21,15 @@ CONF_ALL_USERS: Final = "all_users"
 CONF_ALL_QUEUES: Final = "all_queues"
 # The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
 CONF_SYSTEM_ID: Final = "system_id"
+# An optional secondary IP Office of a resilient pair (the spec's "Resilient solutions"): its address and the trust
+# in its own certificate; it shares the primary's service user.
+CONF_SECONDARY: Final = "secondary"  # the config flow's section
+CONF_SECONDARY_HOST: Final = "secondary_host"
+CONF_SECONDARY_PORT: Final = "secondary_port"
+CONF_SECONDARY_TLS_MODE: Final = "secondary_tls_mode"
+CONF_SECONDARY_FINGERPRINT: Final = "secondary_fingerprint"
+PRIMARY: Final = "primary"
+SECONDARY: Final = "secondary"
 
 TLS_VERIFY: Final = "verify"
 TLS_PINNED: Final = "pinned"

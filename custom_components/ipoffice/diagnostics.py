@@ -10,7 +10,7 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import CONF_QUEUES, CONF_USERS, DOMAIN
+from .const import CONF_QUEUES, CONF_USERS, DOMAIN, PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
@@ -40,6 +40,22 @@ def _extensions(coordinator: IPOfficeCoordinator) -> set[str]:
     return {line.extn for line in coordinator.client.directory.values()}
 
 
+def _connection(coordinator: IPOfficeCoordinator) -> dict[str, Any]:
+    """The state of the connection (of each system's, with a secondary IP Office, and which one serves users)."""
+    connection: dict[str, Any] = {
+        "state": str(coordinator.client_of(PRIMARY).state),
+        "connected": coordinator.connected,
+    }
+    if coordinator.pair is not None:
+        secondary = coordinator.client_of(SECONDARY)
+        connection |= {
+            "secondary_state": str(secondary.state),
+            "secondary_version": secondary.system.version,
+            "serving": coordinator.serving_system,
+        }
+    return connection
+
+
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> dict[str, Any]:
     """Diagnostics of the entry: the connection, the system and what is exposed."""
     coordinator = entry.runtime_data
@@ -54,7 +70,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOffic
                 "queues": "all" if CONF_QUEUES not in options else len(options[CONF_QUEUES]),
             },
         },
-        "connection": {"state": str(client.state), "connected": coordinator.connected},
+        "connection": _connection(coordinator),
         "system": dataclasses.asdict(client.system),
         "directory": {
             "users": sum(1 for line in client.directory.values() if line.kind == "user"),

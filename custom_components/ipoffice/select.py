@@ -49,4 +49,4 @@ class IPOfficeServiceModeSelect(IPOfficeQueueEntity, SelectEntity):
 
     async def async_select_option(self, option: str) -> None:
         """Change the service mode."""
-        await async_command(self.coordinator.client.set_queue_service_mode(self.queue, SERVICE_MODES[option]))
+        await async_command(self.coordinator.commands.set_queue_service_mode(self.queue, SERVICE_MODES[option]))

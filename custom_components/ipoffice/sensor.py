@@ -18,6 +18,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .const import PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import IPOfficeQueueEntity, IPOfficeSystemEntity, IPOfficeUserEntity
 from .mtcti3 import Call, CallState, Party, PhoneState, Queue, User
@@ -161,12 +162,25 @@ SYSTEM_SENSORS: tuple[SystemSensorDescription, ...] = (
 )
 
 
+# With a secondary IP Office: which system serves users (and the park server) now.
+SERVING_SYSTEM = SystemSensorDescription(
+    key="serving_system",
+    translation_key="serving_system",
+    device_class=SensorDeviceClass.ENUM,
+    options=[PRIMARY, SECONDARY],
+    entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda coordinator: coordinator.serving_system,
+)
+
+
 async def async_setup_entry(
     hass: HomeAssistant, entry: IPOfficeConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Set up the sensors of the system, each user and each queue."""
     coordinator = entry.runtime_data
     async_add_entities(IPOfficeSystemSensor(coordinator, description) for description in SYSTEM_SENSORS)
+    if coordinator.pair is not None:
+        async_add_entities([IPOfficeSystemSensor(coordinator, SERVING_SYSTEM)])
 
     @callback
     def add_users(users: list[User]) -> None:

@@ -127,16 +127,11 @@ class Owner:
     kind: str  # "user" or "queue"
 
     @property
-    def client(self) -> IPOfficeClient:
-        """The client of the entry."""
-        return self.coordinator.client
-
-    @property
     def model(self) -> User | Queue:
         """The current model of the user or queue."""
         if self.kind == "user":
-            return self.client.users[self.guid]
-        return self.client.queues[self.guid]
+            return self.coordinator.client.users[self.guid]
+        return self.coordinator.client.queues[self.guid]
 
 
 def resolve_owner(hass: HomeAssistant, data: Mapping[str, Any], kinds: frozenset[str]) -> Owner:
@@ -202,8 +197,11 @@ class Context:
 
     @property
     def client(self) -> IPOfficeClient:
-        """The client of the entry."""
-        return self.owner.client
+        """The client to command: of the system that holds the call (call actions), else of the serving system."""
+        coordinator = self.owner.coordinator
+        if self.call is None:
+            return coordinator.commands
+        return coordinator.command_client(self.owner.guid, self.call.call_id)
 
     @property
     def guid(self) -> str:

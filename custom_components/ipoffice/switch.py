@@ -129,11 +129,11 @@ class IPOfficeUserSwitch(IPOfficeUserEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Turn it on at the IP Office."""
-        await async_command(self.entity_description.set_fn(self.coordinator.client, self.user, True))
+        await async_command(self.entity_description.set_fn(self.coordinator.commands, self.user, True))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Turn it off at the IP Office."""
-        await async_command(self.entity_description.set_fn(self.coordinator.client, self.user, False))
+        await async_command(self.entity_description.set_fn(self.coordinator.commands, self.user, False))
 
 
 class IPOfficeQueueServiceSwitch(IPOfficeQueueEntity, SwitchEntity):
@@ -146,11 +146,11 @@ class IPOfficeQueueServiceSwitch(IPOfficeQueueEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Put the queue in service."""
-        await async_command(self.coordinator.client.set_queue_service_mode(self.queue, ServiceMode.ACTIVE))
+        await async_command(self.coordinator.commands.set_queue_service_mode(self.queue, ServiceMode.ACTIVE))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Put the queue out of service."""
-        await async_command(self.coordinator.client.set_queue_service_mode(self.queue, ServiceMode.OUT_OF_SERVICE))
+        await async_command(self.coordinator.commands.set_queue_service_mode(self.queue, ServiceMode.OUT_OF_SERVICE))
 
 
 class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
@@ -188,8 +188,8 @@ class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Enable the member."""
-        await async_command(self.coordinator.client.set_queue_member_enabled(self.queue, self.extn, True))
+        await async_command(self.coordinator.commands.set_queue_member_enabled(self.queue, self.extn, True))
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Disable the member."""
-        await async_command(self.coordinator.client.set_queue_member_enabled(self.queue, self.extn, False))
+        await async_command(self.coordinator.commands.set_queue_member_enabled(self.queue, self.extn, False))

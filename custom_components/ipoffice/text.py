@@ -96,4 +96,4 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
 
     async def async_set_value(self, value: str) -> None:
         """Change it at the IP Office."""
-        await async_command(self.entity_description.set_fn(self.coordinator.client, self.user, value))
+        await async_command(self.entity_description.set_fn(self.coordinator.commands, self.user, value))
