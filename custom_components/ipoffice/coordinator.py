@@ -14,6 +14,7 @@ from typing import Any
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
@@ -56,6 +57,12 @@ type QueuesCallback = Callable[[list[Queue]], None]
 type CallListener = Callable[[str, dict[str, Any]], None]
 
 REPAIR_ISSUES = (ISSUE_CERTIFICATE_CHANGED, ISSUE_SERVICE_REFUSED, ISSUE_TOO_MANY_CONNECTIONS)
+# The system entities only a resilient pair has (removed when the secondary is removed from the entry).
+PAIR_ENTITIES = (
+    ("sensor", "serving_system"),
+    ("binary_sensor", "primary_connectivity"),
+    ("binary_sensor", "secondary_connectivity"),
+)
 
 _USER_EVENTS: dict[CallEventType, str] = {
     CallEventType.ANSWERED: "answered",
@@ -202,6 +209,8 @@ class IPOfficeCoordinator:
             self._active_calls[(call.owner_guid, call.call_id)] = call.gcid or f"{call.owner_guid}/{call.call_id}"
         self._clear_repairs()
         self._remove_stale_devices()
+        if self.pair is None:
+            self._remove_pair_entities()
 
     async def async_stop(self) -> None:
         """Stop listening and disconnect."""
@@ -478,6 +487,14 @@ class IPOfficeCoordinator:
         for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
             if not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers):
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _remove_pair_entities(self) -> None:
+        """No secondary IP Office (any more): remove the entities that only a pair has."""
+        registry = er.async_get(self.hass)
+        for platform, key in PAIR_ENTITIES:
+            if entity_id := registry.async_get_entity_id(platform, DOMAIN, f"{self.system_identifier}_{key}"):
+                registry.async_remove(entity_id)
 
     def device_is_current(self, device: dr.DeviceEntry) -> bool:
         """Whether a device still stands for something exposed on the IP Office."""

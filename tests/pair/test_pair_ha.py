@@ -1,0 +1,187 @@
+"""A resilient pair in Home Assistant: failover and failback with calls on both systems, actions routed to the
+system that holds the call, nothing flickering that the other system can serve, no call event lost or repeated."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
+from custom_components.ipoffice.coordinator import IPOfficeCoordinator
+from custom_components.ipoffice.mtcti3.pair import PairClient
+from simulator import SimulatorConfig
+from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
+
+from .conftest import guid_of, wait_for
+from .test_pair_flow import pair_data
+
+
+@pytest.fixture
+async def sims(hass: HomeAssistant) -> AsyncIterator[SimulatorPair]:
+    """A resilient pair on 127.0.0.1 (every entry unloaded before it stops)."""
+    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as pair:
+        yield pair
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+@pytest.fixture
+async def entry(hass: HomeAssistant, sims: SimulatorPair) -> MockConfigEntry:
+    """An entry of the pair, set up, with clients that recover in a fraction of a second."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sims.primary.fingerprint, data=pair_data(sims))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    pair = entry.runtime_data.pair
+    assert isinstance(pair, PairClient)
+    for client in (pair.primary, pair.secondary):
+        client.backoff_base, client.backoff_cap, client.reconcile_delay = 0.05, 0.2, 0.2
+    pair.failback_delay = 0.5
+    return entry
+
+
+class Watch:
+    """Every state an entity of the integration took, and every ipoffice_call event."""
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+        self.states: dict[str, list[str]] = defaultdict(list)
+        self.calls: list[dict[str, Any]] = []
+        hass.bus.async_listen("state_changed", self._state)
+        hass.bus.async_listen(EVENT_CALL, lambda event: self.calls.append(dict(event.data)))
+
+    def _state(self, event: Event[Any]) -> None:
+        if (new := event.data["new_state"]) is not None:
+            self.states[event.data["entity_id"]].append(new.state)
+
+    def of(self, extension: str, gcid: str) -> list[str]:
+        return [e["type"] for e in self.calls if e["extension"] == extension and e["gcid"] == gcid]
+
+
+def _entity(hass: HomeAssistant, platform: str, unique_id: str) -> str:
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert found is not None, unique_id
+    return found
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    state = hass.states.get(entity_id)
+    assert state is not None, entity_id
+    return state.state
+
+
+async def test_failover_and_failback(hass: HomeAssistant, sims: SimulatorPair, entry: MockConfigEntry) -> None:
+    """The primary fails and comes back while calls queue on both systems."""
+    coordinator: IPOfficeCoordinator = entry.runtime_data
+    system = sims.primary.fingerprint
+    alice, sales = guid_of(sims.primary, "2001"), guid_of(sims.primary, "2501")
+    serving = _entity(hass, "sensor", f"{system}_serving_system")
+    connection = _entity(hass, "binary_sensor", f"{system}_connectivity")
+    primary_up = _entity(hass, "binary_sensor", f"{system}_primary_connectivity")
+    waiting = _entity(hass, "sensor", f"{sales}_calls_waiting")
+    dnd = _entity(hass, "switch", f"{alice}_do_not_disturb")
+    phone = _entity(hass, "sensor", f"{alice}_phone_state")
+    sales_device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, sales), entry.entry_id)
+    assert sales_device is not None
+    watch = Watch(hass)
+
+    on_primary = sims.queue_call(PRIMARY, "2501")
+    on_secondary = sims.queue_call(SECONDARY, "2501", caller="01707999888")
+    await sims.wait_quiet()
+    await wait_for(lambda: _state(hass, waiting) == "2", message="a queue call on each system waits")
+    assert _state(hass, serving) == PRIMARY
+
+    # The primary fails: users are served by the secondary; only what the primary alone held changes.
+    await sims.take_down(PRIMARY)
+    await wait_for(lambda: _state(hass, serving) == SECONDARY, message="failover")
+    assert _state(hass, connection) == "on"
+    assert _state(hass, primary_up) == "off"
+    assert _state(hass, waiting) == "1"
+    assert _state(hass, phone) != STATE_UNAVAILABLE
+
+    # Actions go to the system that holds the call, or (settings) to the serving system.
+    secondary_id = on_secondary.callid("2501")
+    await hass.services.async_call(
+        DOMAIN, "set_priority", {ATTR_DEVICE_ID: sales_device.id, "call_id": secondary_id, "priority": 3}, blocking=True
+    )
+    assert on_secondary.priority == 3
+    await hass.services.async_call("switch", "turn_on", {ATTR_ENTITY_ID: dnd}, blocking=True)
+    await sims.wait_quiet()
+    await wait_for(lambda: _state(hass, dnd) == "on", message="DND on, on the secondary")
+    assert sims.secondary.model.user("2001").dnd
+    assert sims.primary.model.user("2001").dnd  # the pair keeps settings the same on both systems
+
+    # The primary is back: users fail back once its calls are reconciled, and its queue call shows again.
+    await sims.bring_up(PRIMARY)
+    await wait_for(lambda: _state(hass, serving) == PRIMARY, message="failback")
+    await wait_for(lambda: _state(hass, waiting) == "2", message="both queue calls again")
+    primary_id = on_primary.callid("2501")
+    await hass.services.async_call(
+        DOMAIN, "drop", {ATTR_DEVICE_ID: sales_device.id, "call_id": primary_id}, blocking=True
+    )
+    await hass.services.async_call(
+        DOMAIN, "drop", {ATTR_DEVICE_ID: sales_device.id, "call_id": secondary_id}, blocking=True
+    )
+    await sims.wait_quiet()
+    await wait_for(lambda: _state(hass, waiting) == "0", message="both queue calls dropped")
+    assert on_primary.ended
+    assert on_secondary.ended
+
+    # Nothing the secondary could serve flickered: no user entity went unavailable, DND never went back off.
+    for entity_id, states in watch.states.items():
+        if entity_id not in (primary_up, waiting, serving) and not entity_id.startswith("event."):
+            assert STATE_UNAVAILABLE not in states, (entity_id, states)
+    assert watch.states[dnd] == ["on"]
+    assert watch.states[connection] == []
+    # Every queue call was reported once per time it could be seen: the secondary's once, the primary's twice
+    # (it could not be seen while the primary was down).
+    assert watch.of("2501", on_secondary.gcid) == ["queued", "ended"]
+    assert watch.of("2501", on_primary.gcid) == ["queued", "ended", "queued", "ended"]
+    assert coordinator.active_calls == 0
+
+
+async def test_both_down_then_secondary_serves(
+    hass: HomeAssistant, sims: SimulatorPair, entry: MockConfigEntry
+) -> None:
+    """With both systems down the entities are unavailable; the first system back serves them."""
+    system = sims.primary.fingerprint
+    alice = guid_of(sims.primary, "2001")
+    phone = _entity(hass, "sensor", f"{alice}_phone_state")
+    connection = _entity(hass, "binary_sensor", f"{system}_connectivity")
+    serving = _entity(hass, "sensor", f"{system}_serving_system")
+    await sims.take_down(SECONDARY)
+    secondary_up = _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")
+    await wait_for(lambda: _state(hass, secondary_up) == "off", message="secondary down")
+    assert _state(hass, phone) != STATE_UNAVAILABLE
+    await sims.take_down(PRIMARY)
+    await wait_for(lambda: _state(hass, phone) == STATE_UNAVAILABLE, message="both down")
+    assert _state(hass, connection) == "off"
+
+    await sims.bring_up(SECONDARY)
+    await wait_for(lambda: _state(hass, phone) != STATE_UNAVAILABLE, message="the secondary serves")
+    assert _state(hass, serving) == SECONDARY
+    assert _state(hass, connection) == "on"
+
+    # A user's call on the secondary while the primary is down is reported once.
+    watch = Watch(hass)
+    call = sims.user_call("2001")
+    await sims.wait_quiet()
+    await wait_for(lambda: watch.of("2001", call.gcid) == ["incoming"], message="incoming on the secondary")
+    await sims.bring_up(PRIMARY)
+    await wait_for(lambda: _state(hass, serving) == PRIMARY, message="failback")
+    sims.secondary.hangup(call, by="caller")
+    await sims.wait_quiet()
+    await hass.async_block_till_done()
+    # The call was on the secondary only: it ended when users moved to the primary, and its hang-up on the
+    # secondary is not reported twice.
+    assert watch.of("2001", call.gcid).count("incoming") == 1
+    assert watch.of("2001", call.gcid).count("ended") == 1
