@@ -6,13 +6,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from typing import Any
+from unittest.mock import patch
 
 import pytest
+from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
 from custom_components.ipoffice.coordinator import IPOfficeCoordinator
@@ -185,3 +190,57 @@ async def test_both_down_then_secondary_serves(
     # secondary is not reported twice.
     assert watch.of("2001", call.gcid).count("incoming") == 1
     assert watch.of("2001", call.gcid).count("ended") == 1
+
+
+async def test_secondary_problems_are_its_own_repairs(hass: HomeAssistant, sims: SimulatorPair) -> None:
+    """A secondary that refuses is a repair issue naming the secondary; the primary serves meanwhile."""
+    sims.secondary.config.max_connections = 0
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sims.primary.fingerprint, data=pair_data(sims))
+    entry.add_to_hass(hass)
+    with patch("custom_components.ipoffice.mtcti3.pair.RETRY_CAP", 0.2):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        registry = ir.async_get(hass)
+        issue = registry.async_get_issue(DOMAIN, "too_many_connections_secondary")
+        assert issue is not None
+        assert issue.translation_key == "too_many_connections"
+        assert registry.async_get_issue(DOMAIN, "too_many_connections") is None
+        system = sims.primary.fingerprint
+        assert _state(hass, _entity(hass, "sensor", f"{system}_serving_system")) == PRIMARY
+        assert _state(hass, _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")) == "off"
+
+        sims.secondary.config.max_connections = 10
+        secondary_up = _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")
+        await wait_for(lambda: _state(hass, secondary_up) == "on", message="the secondary connects")
+        assert registry.async_get_issue(DOMAIN, "too_many_connections_secondary") is None
+
+        # The secondary stops accepting the service user: the password is asked for again.
+        sims.secondary.config.password = "changed-on-the-secondary"
+        await sims.take_down(SECONDARY)
+        await sims.bring_up(SECONDARY)
+        await wait_for(
+            lambda: any(entry.async_get_active_flows(hass, {SOURCE_REAUTH})), message="reauth for the secondary"
+        )
+        assert _state(hass, _entity(hass, "sensor", f"{system}_serving_system")) == PRIMARY
+
+
+async def test_pair_diagnostics(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, sims: SimulatorPair, entry: MockConfigEntry
+) -> None:
+    """Diagnostics say which system serves and how each connection is; the password stays out."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["data"]["password"] == "**REDACTED**"
+    assert diagnostics["connection"] == {
+        "state": "connected",
+        "connected": True,
+        "secondary_state": "connected",
+        "secondary_version": entry.runtime_data.client_of(SECONDARY).system.version,
+        "serving": PRIMARY,
+    }
+    assert "11.1.0.0" in diagnostics["connection"]["secondary_version"]
+    await sims.take_down(PRIMARY)
+    await wait_for(lambda: entry.runtime_data.serving_system == SECONDARY, message="failover")
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["connection"]["serving"] == SECONDARY
+    assert diagnostics["connection"]["state"] != "connected"
+    assert diagnostics["connection"]["connected"] is True

@@ -130,11 +130,13 @@ class PairClient:
             if client.connected:
                 self._live_queue_calls.update(self._queue_calls_of(client))
         self._merge_queues()
-        for client in failed:
-            _LOGGER.warning("IP Office %s did not answer; retrying in the background", self.name_of(client))
-            task = asyncio.get_running_loop().create_task(self._retry(client), name="mtcti3-pair-retry")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        for client, result in zip((self.primary, self.secondary), results, strict=True):
+            if isinstance(result, MTCTI3Error):
+                _LOGGER.warning("IP Office %s: %s; retrying in the background", self.name_of(client), result)
+                self._on_failure(client, result)
+                task = asyncio.get_running_loop().create_task(self._retry(client), name="mtcti3-pair-retry")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
 
     async def _retry(self, client: IPOfficeClient) -> None:
         attempt = 0
