@@ -92,6 +92,11 @@ def say(text: str = "", stream: TextIO | None = None) -> None:
     out.flush()
 
 
+def _port_of(url: str) -> int:
+    """The port of ``wss://host:port/path``."""
+    return int(url.split(":")[2].split("/", maxsplit=1)[0])
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -162,6 +167,8 @@ class SimulatorInfo:
     fingerprint: str
     url: str
     traffic: bool
+    secondary_port: int = 0  # --pair: the secondary IP Office of a resilient pair
+    secondary_fingerprint: str = ""
 
 
 @dataclass
@@ -177,6 +184,7 @@ class DemoStack:
     sim_username: str = "homeassistant"
     sim_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     generate: tuple[int, int] | None = None  # (users, queues): a generated system instead of the bundled office
+    pair: bool = False  # a resilient pair (primary and secondary) instead of one system
 
     simulator: Child | None = field(default=None, init=False)
     home_assistant: Child | None = field(default=None, init=False)
@@ -289,6 +297,8 @@ class DemoStack:
             argv.append("--traffic")
         if self.generate:
             argv += ["--users", str(self.generate[0]), "--queues", str(self.generate[1])]
+        if self.pair:
+            argv.append("--pair")
         log_path = self.demo_dir / "simulator.log"
         with log_path.open("wb") as log:  # a file, not a pipe: nothing can block the simulator on its output
             self.simulator = await Child.start("the simulator", *argv, stdout=log, stderr=asyncio.subprocess.STDOUT)
@@ -300,15 +310,31 @@ class DemoStack:
             await asyncio.sleep(0.1)
             banner = log_path.read_text(errors="replace")
         fields = {key.strip(): value.strip() for key, _, value in (line.partition(":") for line in banner.splitlines())}
+        if self.pair:  # "Primary:   wss://...  fingerprint AB:CD..." and the same for the secondary
+            (url, _, fingerprint), (secondary_url, _, secondary_fingerprint) = (
+                fields[name].split() for name in ("Primary", "Secondary")
+            )
+            self._sim_admin = fields["Admin"]
+            self.sim_info = SimulatorInfo(
+                port=_port_of(url),
+                fingerprint=fingerprint,
+                url=url,
+                traffic="Traffic" in fields,
+                secondary_port=_port_of(secondary_url),
+                secondary_fingerprint=secondary_fingerprint,
+            )
+            return self.sim_info
         url = fields["URL"]
         self._sim_admin = fields["Admin"].removesuffix("/state")
         self.sim_info = SimulatorInfo(
-            port=int(url.split(":")[2].split("/")[0]),
-            fingerprint=fields["Fingerprint"],
-            url=url,
-            traffic="Traffic" in fields,
+            port=_port_of(url), fingerprint=fields["Fingerprint"], url=url, traffic="Traffic" in fields
         )
         return self.sim_info
+
+    @property
+    def sim_admin(self) -> str:
+        """The simulator's admin interface (with --pair: the pair's)."""
+        return self._sim_admin
 
     async def sim(self, op: str, **args: Any) -> dict[str, Any]:
         """Drive the simulator through its admin interface (``python -m simulator --help`` lists it).
@@ -432,6 +458,10 @@ class DemoStack:
                 "password": self.sim_password,
             },
         }
+        trusted = [self.sim_info.fingerprint]
+        if self.pair:
+            answers["user"]["secondary"] = {"host": "127.0.0.1", "port": self.sim_info.secondary_port}
+            trusted.append(self.sim_info.secondary_fingerprint)
         for _ in range(10):
             kind, step = flow.get("type"), flow.get("step_id")
             if kind == "create_entry":
@@ -441,10 +471,9 @@ class DemoStack:
                 raise DemoError(f"the config flow aborted: {flow.get('reason')}")
             if kind == "menu" and step == "certificate":
                 shown = flow["description_placeholders"]["fingerprint"]
-                if shown != self.sim_info.fingerprint:
-                    raise DemoError(
-                        f"the flow shows fingerprint {shown}, the simulator has {self.sim_info.fingerprint}"
-                    )
+                if not trusted or shown != trusted[0]:
+                    raise DemoError(f"the flow shows fingerprint {shown}, the simulator has {trusted[:1]}")
+                trusted.pop(0)  # the primary's, then (a pair) the secondary's
                 progress(f"demo: trusting the certificate the flow shows, SHA-256 {shown}")
                 payload: dict[str, Any] = {"next_step_id": "trust_certificate"}
             elif kind == "form" and flow.get("errors"):
@@ -564,6 +593,8 @@ async def check(stack: DemoStack) -> None:
     say(f"check: web UI serves; integration loaded with {len(states)} entities, all phone states known")
     dashboard = (await stack.ws({"type": "lovelace/config", "url_path": DASHBOARD}))[0]
     say(f"check: dashboard saved with {sum(len(v.get('sections', [])) for v in dashboard['views'])} sections")
+    if stack.pair:
+        await check_failover(stack)  # then traffic, which moved to the secondary and back with the phones
     if not (stack.sim_info and stack.sim_info.traffic):
         say("check: no traffic (--no-traffic); not checking that calls change states")
         return
@@ -577,6 +608,31 @@ async def check(stack: DemoStack) -> None:
             return
         await asyncio.sleep(1)
     raise DemoError("no sensor changed state within 60 s of traffic")
+
+
+async def check_failover(stack: DemoStack, within: float = 60) -> None:
+    """``--pair --check``: the primary fails, users stay available on the secondary, then the primary serves again."""
+    entities, _ = await stack.registry()
+    serving = next(e["entity_id"] for e in entities if e["unique_id"].endswith("_serving_system"))
+    phones = [e["entity_id"] for e in entities if e.get("translation_key") == "phone_state"]
+
+    async def until(system: str) -> dict[str, dict[str, Any]]:
+        deadline = time.monotonic() + within
+        while (states := await stack.states())[serving]["state"] != system:
+            if time.monotonic() > deadline:
+                raise DemoError(f"{serving} is not {system} after {within:.0f} s")
+            await asyncio.sleep(0.5)
+        return states
+
+    await stack.sim("/primary/down")
+    states = await until("secondary")
+    unavailable = [p for p in phones if states[p]["state"] == "unavailable"]
+    if unavailable:
+        raise DemoError(f"with the primary down these phones are unavailable: {unavailable}")
+    say(f"check: primary down -> users served by the secondary, {len(phones)} phone states still available")
+    await stack.sim("/primary/up")
+    await until("primary")
+    say("check: primary back -> users served by the primary again")
 
 
 def banner(stack: DemoStack, seconds: float) -> str:
@@ -594,6 +650,14 @@ def banner(stack: DemoStack, seconds: float) -> str:
             (
                 f"  Simulator {stack.sim_info.url} (service user {stack.sim_username}, "
                 f"traffic {'on' if stack.sim_info.traffic else 'off'})"
+            ),
+            *(
+                [
+                    f"  Secondary 127.0.0.1:{stack.sim_info.secondary_port} (a resilient pair; fail over with",
+                    f"            curl -X POST {stack.sim_admin}/primary/down   and back with .../primary/up)",
+                ]
+                if stack.pair
+                else []
             ),
             f"  Logs      {stack.demo_dir / 'home-assistant.out'}, {stack.demo_dir / 'simulator.log'}",
             "",
@@ -620,6 +684,7 @@ async def run(args: argparse.Namespace) -> int:
         ha_port=args.port,
         traffic=not args.no_traffic,
         password=args.password or secrets.token_urlsafe(9),
+        pair=args.pair,
     )
     began = time.monotonic()
 
@@ -664,6 +729,9 @@ def main() -> None:
     parser.add_argument("--password", help="the demo user's password (default: a new random one, printed)")
     parser.add_argument("--no-traffic", action="store_true", help="no generated calls (start them yourself)")
     parser.add_argument("--check", action="store_true", help="start, check that it all works, stop; exit 0 if so")
+    parser.add_argument(
+        "--pair", action="store_true", help="a resilient pair: a primary and a secondary IP Office (see README)"
+    )
     parser.add_argument(
         "--dir", type=Path, default=DEMO_DIR, help="folder for Home Assistant's config and the logs (default .demo)"
     )

@@ -111,7 +111,7 @@ async def run_pair(args: argparse.Namespace) -> None:
     secondary_port = args.secondary_port if args.secondary_port is not None else (args.port + 1 if args.port else 0)
     pair = SimulatorPair(_config(args, args.port, admin=False), _config(args, secondary_port, admin=False))
     await pair.start()
-    admin = PairAdmin(pair, args.admin_port) if args.admin_port else None
+    admin = PairAdmin(pair, max(args.admin_port, 0)) if args.admin_port else None  # -1: any free port
     try:
         if admin is not None:
             await admin.start()
@@ -125,8 +125,8 @@ async def run_pair(args: argparse.Namespace) -> None:
         if admin is not None:
             _say(f"Admin:       http://127.0.0.1:{admin.port}/pair")
         if args.traffic:
-            pair.primary.start_traffic(seed=args.seed, rate=args.rate)
-            _say(f"Traffic:     {args.rate} events/s on the primary (seed {args.seed})")
+            pair.start_traffic(seed=args.seed, rate=args.rate)
+            _say(f"Traffic:     {args.rate} events/s on the system the phones are on (seed {args.seed})")
         _say("Ctrl-C to stop.")
         await _wait_for_signal()
     finally:

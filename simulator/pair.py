@@ -92,6 +92,7 @@ class SimulatorPair:
         ]
         self.primary.model.listener, self.secondary.model.listener = replicators
         self.up = {PRIMARY: False, SECONDARY: False}
+        self._traffic: tuple[int, float] | None = None  # (seed, rate) of the demo traffic, which follows the phones
 
     def _keep_certificate(self, config: SimulatorConfig, name: str) -> SimulatorConfig:
         """Each system keeps its own certificate across restarts (clients pin it)."""
@@ -132,12 +133,30 @@ class SimulatorPair:
             sim.config.port = sim.port  # come back on the same address
             await sim.stop()
             self.up[name] = False
+            await self._move_traffic()
 
     async def bring_up(self, name: str) -> None:
         """The system is back (its users, queues and queued calls as they were)."""
         if not self.up[name]:
             await self.system(name).start()
             self.up[name] = True
+            await self._move_traffic()
+
+    def start_traffic(self, seed: int = 1, rate: float = 0.5) -> None:
+        """Generate demo traffic on the system the phones are registered on (it moves with them)."""
+        self._traffic = (seed, rate)
+        if self.up[PRIMARY] or self.up[SECONDARY]:
+            self.registrar.start_traffic(seed=seed, rate=rate)
+
+    async def _move_traffic(self) -> None:
+        if self._traffic is None:
+            return
+        for name in (PRIMARY, SECONDARY):
+            if self.system(name) is not self.registrar:
+                await self.system(name).stop_traffic()
+        if self.up[PRIMARY] or self.up[SECONDARY]:
+            seed, rate = self._traffic
+            self.registrar.start_traffic(seed=seed, rate=rate)
 
     # ------------------------------------------------------------------------------------------------ control
 

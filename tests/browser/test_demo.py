@@ -56,6 +56,28 @@ def test_demo_check(tmp_path: Path, socket_enabled: None) -> None:
 
 
 @pytest.mark.timeout(180)
+def test_demo_pair_check(tmp_path: Path, socket_enabled: None) -> None:
+    """``scripts/demo --pair --check``: both certificates trusted; the primary fails and comes back, users stay."""
+    require(browser=False)
+    port = free_port()
+    result = subprocess.run(
+        demo("--pair", "--check", "--port", str(port), "--dir", str(tmp_path)),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("trusting the certificate the flow shows") == 2
+    assert "primary down -> users served by the secondary" in result.stdout
+    assert "primary back -> users served by the primary again" in result.stdout
+    assert "check: traffic changes states" in result.stdout
+    assert not port_in_use(port)
+    assert not processes_using(tmp_path)
+
+
+@pytest.mark.timeout(180)
 def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path, socket_enabled: None) -> None:
     """The demo prints where to log in; Ctrl-C (SIGINT) stops Home Assistant and the simulator, nothing is left."""
     require(browser=False)
