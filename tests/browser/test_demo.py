@@ -35,13 +35,12 @@ def demo(*args: str) -> list[str]:
     return [sys.executable, "-m", "demo.run", *args]
 
 
-@pytest.mark.timeout(180)
-def test_demo_check(tmp_path: Path, socket_enabled: None) -> None:
-    """``scripts/demo --check``: the integration is set up through its config flow, entities have states."""
+def run_check(folder: Path, *args: str) -> str:
+    """Run ``scripts/demo --check`` (with ``args``); it must pass and leave nothing behind. Its output."""
     require(browser=False)
     port = free_port()
     result = subprocess.run(
-        demo("--check", "--port", str(port), "--dir", str(tmp_path)),
+        demo(*args, "--check", "--port", str(port), "--dir", str(folder)),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -49,32 +48,27 @@ def test_demo_check(tmp_path: Path, socket_enabled: None) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "trusting the certificate the flow shows" in result.stdout
     assert "check: OK" in result.stdout
     assert not port_in_use(port)
-    assert not processes_using(tmp_path)
+    assert not processes_using(folder)
+    return result.stdout
+
+
+@pytest.mark.timeout(180)
+def test_demo_check(tmp_path: Path, socket_enabled: None) -> None:
+    """``scripts/demo --check``: the integration is set up through its config flow, entities have states."""
+    output = run_check(tmp_path)
+    assert "trusting the certificate the flow shows" in output
 
 
 @pytest.mark.timeout(180)
 def test_demo_pair_check(tmp_path: Path, socket_enabled: None) -> None:
     """``scripts/demo --pair --check``: both certificates trusted; the primary fails and comes back, users stay."""
-    require(browser=False)
-    port = free_port()
-    result = subprocess.run(
-        demo("--pair", "--check", "--port", str(port), "--dir", str(tmp_path)),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=150,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("trusting the certificate the flow shows") == 2
-    assert "primary down -> users served by the secondary" in result.stdout
-    assert "primary back -> users served by the primary again" in result.stdout
-    assert "check: traffic changes states" in result.stdout
-    assert not port_in_use(port)
-    assert not processes_using(tmp_path)
+    output = run_check(tmp_path, "--pair")
+    assert output.count("trusting the certificate the flow shows") == 2
+    assert "primary down -> users served by the secondary" in output
+    assert "primary back -> users served by the primary again" in output
+    assert "check: traffic changes states" in output
 
 
 @pytest.mark.timeout(180)

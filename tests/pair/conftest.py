@@ -9,12 +9,22 @@ import pytest
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
-from custom_components.ipoffice.const import CONF_FINGERPRINT, CONF_TLS_MODE, DOMAIN, TLS_PINNED
+from custom_components.ipoffice.const import (
+    CONF_FINGERPRINT,
+    CONF_SECONDARY_FINGERPRINT,
+    CONF_SECONDARY_HOST,
+    CONF_SECONDARY_PORT,
+    CONF_SECONDARY_TLS_MODE,
+    CONF_TLS_MODE,
+    DOMAIN,
+    TLS_PINNED,
+)
 from simulator import Simulator, SimulatorConfig
+from simulator.pair import SimulatorPair
 from tests import simtools
 from tests.simtools import guid_of, ignore_refused_handshakes
 
-__all__ = ["FAST_TIMEOUT", "PASSWORD", "USERNAME", "entry_data", "guid_of", "wait_for"]
+__all__ = ["FAST_TIMEOUT", "PASSWORD", "USERNAME", "entry_data", "guid_of", "pair_data", "wait_for"]
 
 USERNAME = "ha"
 PASSWORD = "secret-pass"
@@ -57,6 +67,27 @@ async def sim(hass: HomeAssistant) -> AsyncGenerator[Simulator]:
     yield simulator
     await _unload_all(hass)
     await simulator.stop()
+
+
+@pytest.fixture
+async def sims(hass: HomeAssistant) -> AsyncGenerator[SimulatorPair]:
+    """A resilient pair on 127.0.0.1 (every entry unloaded before it stops)."""
+    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as pair:
+        yield pair
+        await _unload_all(hass)
+
+
+def pair_data(sims: SimulatorPair) -> dict[str, Any]:
+    """The data of an entry of the pair, both certificates pinned."""
+    return entry_data(
+        sims.primary,
+        **{
+            CONF_SECONDARY_HOST: "127.0.0.1",
+            CONF_SECONDARY_PORT: sims.secondary.port,
+            CONF_SECONDARY_TLS_MODE: TLS_PINNED,
+            CONF_SECONDARY_FINGERPRINT: sims.secondary.fingerprint,
+        },
+    )
 
 
 def entry_data(sim: Simulator, **changes: Any) -> dict[str, Any]:

@@ -10,13 +10,10 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import defaultdict
-from collections.abc import AsyncIterator
-
-import pytest
 
 from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, IPOfficeClient, TLSMode
 from custom_components.ipoffice.mtcti3.pair import PairClient
-from simulator import Simulator, SimulatorConfig
+from simulator import Simulator
 from simulator.model import Call as SimCall
 from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
 from tests.reliability.conftest import seed_from_env
@@ -34,12 +31,6 @@ def _client(sim: Simulator) -> IPOfficeClient:
     )
     client.backoff_base, client.backoff_cap, client.reconcile_delay = 0.02, 0.1, 0.1
     return client
-
-
-@pytest.fixture
-async def sims() -> AsyncIterator[SimulatorPair]:
-    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as pair:
-        yield pair
 
 
 class Ledger:

@@ -20,7 +20,7 @@ from custom_components.ipoffice.mtcti3 import (
     TLSMode,
 )
 from custom_components.ipoffice.mtcti3.pair import PairClient
-from simulator import Simulator, SimulatorConfig
+from simulator import Simulator
 from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
 
 from .conftest import PASSWORD, USERNAME, guid_of, wait_for
@@ -34,14 +34,6 @@ def _client(sim: Simulator) -> IPOfficeClient:
     client.backoff_cap = 0.2
     client.reconcile_delay = 0.3
     return client
-
-
-@pytest.fixture
-async def sims() -> AsyncIterator[SimulatorPair]:
-    pair = SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1"))
-    await pair.start()
-    yield pair
-    await pair.stop()
 
 
 class Recorder:

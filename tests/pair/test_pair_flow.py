@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
@@ -16,27 +14,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ipoffice.const import (
     CONF_SECONDARY,
     CONF_SECONDARY_FINGERPRINT,
-    CONF_SECONDARY_HOST,
-    CONF_SECONDARY_PORT,
     CONF_SECONDARY_TLS_MODE,
     DOMAIN,
     TLS_INSECURE,
-    TLS_PINNED,
 )
-from simulator import SimulatorConfig
 from simulator.pair import PRIMARY, SimulatorPair
 
-from .conftest import PASSWORD, USERNAME, entry_data
-
-
-@pytest.fixture
-async def sims(hass: HomeAssistant) -> AsyncIterator[SimulatorPair]:
-    """A resilient pair on 127.0.0.1 (every entry unloaded before it stops)."""
-    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as pair:
-        yield pair
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+from .conftest import PASSWORD, USERNAME, entry_data, pair_data
 
 
 def _input(sims: SimulatorPair, secondary_port: int | None = None, **secondary: Any) -> dict[str, Any]:
@@ -48,19 +32,6 @@ def _input(sims: SimulatorPair, secondary_port: int | None = None, **secondary: 
         CONF_PASSWORD: PASSWORD,
         CONF_SECONDARY: {**section, **secondary},
     }
-
-
-def pair_data(sims: SimulatorPair) -> dict[str, Any]:
-    """The data of an entry of the pair, both certificates pinned."""
-    return entry_data(
-        sims.primary,
-        **{
-            CONF_SECONDARY_HOST: "127.0.0.1",
-            CONF_SECONDARY_PORT: sims.secondary.port,
-            CONF_SECONDARY_TLS_MODE: TLS_PINNED,
-            CONF_SECONDARY_FINGERPRINT: sims.secondary.fingerprint,
-        },
-    )
 
 
 async def _configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:

@@ -4,7 +4,6 @@ system that holds the call, nothing flickering that the other system can serve, 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from typing import Any
 from unittest.mock import patch
 
@@ -22,21 +21,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
 from custom_components.ipoffice.coordinator import IPOfficeCoordinator
 from custom_components.ipoffice.mtcti3.pair import PairClient
-from simulator import SimulatorConfig
 from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
 
-from .conftest import guid_of, wait_for
-from .test_pair_flow import pair_data
-
-
-@pytest.fixture
-async def sims(hass: HomeAssistant) -> AsyncIterator[SimulatorPair]:
-    """A resilient pair on 127.0.0.1 (every entry unloaded before it stops)."""
-    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as pair:
-        yield pair
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            await hass.config_entries.async_unload(entry.entry_id)
-        await hass.async_block_till_done()
+from .conftest import guid_of, pair_data, wait_for
 
 
 @pytest.fixture
