@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.const import STATE_UNKNOWN
@@ -26,6 +27,7 @@ from simulator import Simulator
 from .conftest import SYSTEM_ID, entity_id, guid_of, settle
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_user_call_events(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """An answered incoming call: event entity, bus events and the missed-call counter."""
     bob = guid_of(sim, "2002")
