@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
@@ -34,6 +35,7 @@ from .mtcti3 import (
     CallDirection,
     CallEvent,
     CallEventType,
+    CallState,
     FingerprintMismatchError,
     IPOfficeClient,
     LineEntry,
@@ -115,21 +117,30 @@ def _iso(timestamp: float) -> str | None:
     return datetime.fromtimestamp(timestamp, UTC).isoformat() if timestamp else None
 
 
+# A call's start is formatted once, not on each of its events (a call has several per owner, and several owners).
+_started_iso = lru_cache(maxsize=1024)(_iso)
+# The lower-case names in the details (``Enum.name`` and ``str.lower`` on every event otherwise). One table per enum:
+# they are IntEnums, whose members of equal value are equal keys.
+_DIRECTIONS = {member: member.name.lower() for member in CallDirection}
+_STATES = {member: member.name.lower() for member in CallState}
+
+
 def call_details(event: CallEvent) -> dict[str, Any]:
     """The details of a call event, as event entity attributes and bus event data carry them."""
     call: Call = event.call
     other = call.other_party
+    previous = event.previous_state
     return {
         "call_id": call.call_id,
-        "direction": call.direction.name.lower(),
-        "state": call.state.name.lower(),
-        "previous_state": event.previous_state.name.lower() if event.previous_state is not None else None,
+        "direction": _DIRECTIONS[call.direction],
+        "state": _STATES[call.state],
+        "previous_state": _STATES[previous] if previous is not None else None,
         "other_party_number": other.number if other else None,
         "other_party_name": other.name if other else None,
         "called_number": call.called_party or None,
         "queue_name": call.queue_name or None,
         "gcid": call.gcid or None,
-        "started": _iso(call.started),
+        "started": _started_iso(call.started),
         "timestamp": _iso(event.timestamp),
         "duration": round(event.duration, 1),
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.text import TextEntity, TextEntityDescription
 from homeassistant.const import EntityCategory
@@ -88,6 +89,10 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
     def native_value(self) -> str:
         """The value, read from the user's model."""
         return self.entity_description.value_fn(self.user)
+
+    def _shown_value(self) -> Any:
+        """The native value: the state and its limit follow from it, and ``TextEntity.state`` validates it anew."""
+        return self.native_value
 
     @property
     def native_max(self) -> int:
