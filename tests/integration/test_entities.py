@@ -355,7 +355,7 @@ async def test_large_site_gets_every_user(hass: HomeAssistant, caplog: pytest.Lo
     """800 users and 40 queues: every user and queue gets its core entities, far below Home Assistant's cap.
 
     With every entity enabled (about 13 per user) this site would pass the 10,000 enabled entities Home Assistant
-    allows per config entry, and the users after the first ~750 would get no entities at all.
+    allows per config entry, and Home Assistant would refuse the entities past the 10,000th.
     """
     simulator = Simulator(
         SimulatorConfig(host="127.0.0.1", port=0, scenario=generate_scenario(users=800, queues=40, seed=1))
