@@ -251,8 +251,8 @@ class SimProcess:
 async def home_assistant(*, floor_entities: bool = False) -> AsyncIterator[Any]:
     """A real, started ``HomeAssistant`` (asyncio debug off) in a throwaway config dir with this integration.
 
-    ``floor_entities`` also installs ``benchfloor``, a minimal integration whose sensor platform adds
-    ``hass.data["benchfloor"]`` entities from memory (the floor of the start-up benchmark).
+    ``floor_entities`` also installs ``benchfloor``, a minimal integration whose sensor platform adds, from memory,
+    ``hass.data["benchfloor"] = (devices, enabled, disabled)`` entities (the floor of the start-up benchmark).
     """
     from homeassistant import bootstrap, loader
     from homeassistant.core import HomeAssistant
@@ -311,22 +311,23 @@ def _write_floor(path: Path) -> None:
         "    VERSION = 1\n"
     )
     (path / "sensor.py").write_text(
-        '"""N sensors on N/7 devices, from memory."""\n\n'
+        '"""Sensors from memory, spread over the devices; the first ones enabled, the rest disabled by default."""\n\n'
         "from homeassistant.components.sensor import SensorEntity\n"
         "from homeassistant.helpers.device_registry import DeviceInfo\n\n"
         "class FloorSensor(SensorEntity):\n"
         "    _attr_should_poll = False\n"
         "    _attr_has_entity_name = True\n\n"
-        "    def __init__(self, device, index):\n"
+        "    def __init__(self, device, index, enabled):\n"
         "        self._attr_unique_id = f'floor_{device}_{index}'\n"
         "        self._attr_name = f'value {index}'\n"
         "        self._attr_native_value = index\n"
+        "        self._attr_entity_registry_enabled_default = enabled\n"
         "        self._attr_device_info = DeviceInfo(\n"
         "            identifiers={('benchfloor', str(device))}, name=f'dev {device}'\n"
         "        )\n\n"
         "async def async_setup_entry(hass, entry, async_add_entities):\n"
-        "    devices, per_device = hass.data['benchfloor']\n"
-        "    async_add_entities(FloorSensor(d, i) for d in range(devices) for i in range(per_device))\n"
+        "    devices, enabled, disabled = hass.data['benchfloor']\n"
+        "    async_add_entities(FloorSensor(i % devices, i, i < enabled) for i in range(enabled + disabled))\n"
     )
 
 

@@ -5,11 +5,12 @@ process so that its peak RSS is its own), or ``--scale 3000x150``. ``bench_recon
 
 Per scale (the simulator in a subprocess, every user and queue exposed): the time from ``async_add`` of the entry
 (set-up included) until the client has every subscription answered with its first notify and every entity of the
-integration has a state that is not ``unavailable``; the peak RSS of the Home Assistant process; the memory of the
-client model per user (tracemalloc, a bare client connected in the child before Home Assistant starts). The floor,
-in the same child: ``benchfloor``, a minimal integration whose sensor platform adds the same number of entities
-(on the same number of devices) from memory. Then the reconnect: the simulator aborts the connection, and the time
-until the client has re-subscribed everything and every entity is available again, and until the reconcile ran.
+integration that is enabled has a state that is not ``unavailable``; the peak RSS of the Home Assistant process;
+the memory of the client model per user (tracemalloc, a bare client connected in the child before Home Assistant
+starts). The floor, in the same child: ``benchfloor``, a minimal integration whose sensor platform adds as many
+entities on as many devices from memory, as many of them disabled by default as the integration's. Then the
+reconnect: the simulator aborts the connection, and the time until the client has re-subscribed everything and every
+entity is available again, and until the reconcile ran.
 """
 
 # ruff: noqa: B023 - each lambda is awaited within its loop iteration
@@ -105,6 +106,13 @@ def enabled_entities(hass: Any, entry_id: str) -> list[str]:
     return [e.entity_id for e in entries if e.disabled_by is None]
 
 
+def registered_entities(hass: Any, entry_id: str) -> int:
+    """Every entity of the entry in the registry, enabled or disabled."""
+    from homeassistant.helpers import entity_registry as er
+
+    return len(er.async_entries_for_config_entry(er.async_get(hass), entry_id))
+
+
 async def child(users: int, queues: int, repeat: int) -> dict[str, Any]:
     """One scale: start-up, floor, memory, reconnect. Runs in its own process."""
     from homeassistant.config_entries import ConfigEntry
@@ -134,7 +142,9 @@ async def child(users: int, queues: int, repeat: int) -> dict[str, Any]:
                 done = await wait_until(Remaining(hass, enabled), 300)
                 startups.append(max(done, subs_done) - start)
                 devices = {e.device_id for e in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)}
+                registered = registered_entities(hass, entry.entry_id)
                 result["entities"] = len(enabled)
+                result["registered"] = registered
                 result["entity_devices"] = len(devices)
                 result["entity_cap"] = entity_cap()
                 result["devices"] = users + queues + 1
@@ -160,9 +170,8 @@ async def child(users: int, queues: int, repeat: int) -> dict[str, Any]:
                 await hass.config_entries.async_remove(entry.entry_id)
                 await hass.async_block_till_done()
 
-                # The floor: the same number of entities on the same number of devices, from memory.
-                per_device = max(1, round(len(enabled) / (users + queues)))
-                hass.data["benchfloor"] = ((len(enabled) + per_device - 1) // per_device, per_device)
+                # The floor: the same entities (as many enabled, as many disabled by default) on as many devices.
+                hass.data["benchfloor"] = (len(devices), len(enabled), registered - len(enabled))
                 floor_entry = ConfigEntry(
                     version=1,
                     minor_version=1,
@@ -177,9 +186,9 @@ async def child(users: int, queues: int, repeat: int) -> dict[str, Any]:
                 )
                 start = time.perf_counter()
                 await hass.config_entries.async_add(floor_entry)
-                floor_ids = [
-                    e.entity_id for e in er.async_entries_for_config_entry(er.async_get(hass), floor_entry.entry_id)
-                ]
+                await hass.async_block_till_done()
+                floor_ids = enabled_entities(hass, floor_entry.entry_id)
+                result["floor_entities"] = (len(floor_ids), registered_entities(hass, floor_entry.entry_id))
                 done = await wait_until(Remaining(hass, floor_ids), 300)
                 floors.append(done - start)
                 await hass.config_entries.async_remove(floor_entry.entry_id)
@@ -230,8 +239,10 @@ def report_for(results: list[dict[str, Any]], *, reconnect_only: bool = False) -
                     target=f"<= {STARTUP_TARGET:g}x floor",
                     passed=ratio <= STARTUP_TARGET,
                     note=(
-                        f"{r['entities']} enabled entities on {r.get('entity_devices', '?')} devices (expected"
-                        f" {r['devices']}), {r['subscriptions']} subscriptions"
+                        f"{r['entities']} enabled of {r.get('registered', '?')} entities on"
+                        f" {r.get('entity_devices', '?')} devices (expected"
+                        f" {r['devices']}), {r['subscriptions']} subscriptions; floor:"
+                        f" {r.get('floor_entities', ['?'])[0]} enabled of {r.get('floor_entities', [0, '?'])[1]}"
                         + (
                             f"; CAPPED: Home Assistant adds at most {r['entity_cap']:,} enabled entities per config"
                             " entry and refused the rest"

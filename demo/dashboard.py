@@ -15,6 +15,8 @@ DOMAIN = "ipoffice"
 # Call actions of the integration the dashboard has buttons for (each only while the integration registers it).
 CALL_ACTIONS = ("make_call", "answer", "drop")
 DND_BUTTONS = 6  # the first users' DND switches get a button; every user's is on its device page
+# Entities disabled by default that the dashboard shows: the demo enables them as a user would (entity settings).
+ENABLED_FOR_DASHBOARD = frozenset({"longest_waiting", "agents_available", "in_service"})
 
 
 def _device_name(device: Mapping[str, Any] | None) -> str:

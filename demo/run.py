@@ -33,7 +33,7 @@ from typing import Any, Self, TextIO
 
 import aiohttp
 
-from demo.dashboard import build_dashboard
+from demo.dashboard import ENABLED_FOR_DASHBOARD, build_dashboard
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".demo"
@@ -235,6 +235,9 @@ class DemoStack:
             progress("demo: adding the Avaya IP Office integration through its config flow")
             await self.add_integration(progress=progress)
             await self.wait_for_entities()
+            if await self.enable_dashboard_entities():
+                progress("demo: enabled the queue entities the dashboard shows (disabled by default)")
+                await self.wait_for_entities()
             progress("demo: saving the dashboard")
             await self.install_dashboard()
 
@@ -545,6 +548,24 @@ class DemoStack:
             if time.monotonic() > deadline:
                 raise DemoError(f"the integration's entities have no states after {within:.0f} s")
             await asyncio.sleep(0.5)
+
+    async def enable_dashboard_entities(self) -> bool:
+        """Enable the entities the dashboard shows that are disabled by default, then reload the entry to add them.
+
+        What a user does in each entity's settings (Home Assistant itself reloads the entry 30 s later).
+        """
+        entities, _ = await self.registry()
+        wanted = [
+            e["entity_id"]
+            for e in entities
+            if e.get("translation_key") in ENABLED_FOR_DASHBOARD and e.get("disabled_by") == "integration"
+        ]
+        if not wanted:
+            return False
+        await self.ws(*({"type": "config/entity_registry/update", "entity_id": e, "disabled_by": None} for e in wanted))
+        await self._request("POST", f"/api/config/config_entries/entry/{self.entry_id}/reload")
+        await self.wait_for_entry()
+        return True
 
     async def install_dashboard(self) -> dict[str, Any]:
         """Save the demo dashboard (``/ipoffice-demo``, in the sidebar) and make it the default one; return it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.text import TextEntity, TextEntityDescription
 from homeassistant.const import EntityCategory
@@ -38,6 +39,7 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         key="forward_destination",
         translation_key="forward_destination",
         entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
         feature=UserFeature.FWDU,
         native_max=TRANSFER_TARGET_MAX,  # a dial string, limited as the client limits it (and transfer targets)
         value_fn=lambda user: user.fwdu_number,
@@ -47,6 +49,7 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         key="absence_text",
         translation_key="absence_text",
         entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
         feature=UserFeature.ABSENCE,
         native_max=ABSENCE_TEXT_MAX,
         value_fn=lambda user: user.absence.text if user.absence else "",
@@ -86,6 +89,10 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
     def native_value(self) -> str:
         """The value, read from the user's model."""
         return self.entity_description.value_fn(self.user)
+
+    def _shown_value(self) -> Any:
+        """The native value: the state and its limit follow from it, and ``TextEntity.state`` validates it anew."""
+        return self.native_value
 
     @property
     def native_max(self) -> int:

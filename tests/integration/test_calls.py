@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.const import STATE_UNKNOWN
@@ -18,7 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
-from custom_components.ipoffice.coordinator import queue_event_type, user_event_type
+from custom_components.ipoffice.coordinator import call_details, queue_event_type, user_event_type
 from custom_components.ipoffice.logbook import async_describe_events, describe_call
 from custom_components.ipoffice.mtcti3 import Call, CallDirection, CallEvent, CallEventType, CallState, Subsystem
 from simulator import Simulator
@@ -26,6 +27,7 @@ from simulator import Simulator
 from .conftest import SYSTEM_ID, entity_id, guid_of, settle
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_user_call_events(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """An answered incoming call: event entity, bus events and the missed-call counter."""
     bob = guid_of(sim, "2002")
@@ -114,6 +116,30 @@ def test_event_type_mapping() -> None:
         CallEventType.NEW, Call(call_id=1, owner=Subsystem.QUEUE, owner_guid="G", state=CallState.CONNECTED), 1.0
     )
     assert queue_event_type(event) is None
+
+
+def test_call_details() -> None:
+    """The details carry lower-case names and ISO times (the start formatted once per call, and still right)."""
+    call = Call(
+        call_id=7,
+        owner=Subsystem.USER,
+        owner_guid="G",
+        state=CallState.CONNECTED,
+        direction=CallDirection.INBOUND,
+        started=1_700_000_000.25,
+    )
+    details = call_details(CallEvent(CallEventType.ANSWERED, call, 1_700_000_012.5, previous_state=CallState.RINGING))
+    assert details["direction"] == "inbound"
+    assert details["state"] == "connected"
+    assert details["previous_state"] == "ringing"
+    assert details["started"] == "2023-11-14T22:13:20.250000+00:00"
+    assert details["timestamp"] == "2023-11-14T22:13:32.500000+00:00"
+    assert details["duration"] == 12.2
+    later = call_details(CallEvent(CallEventType.HELD, call, 1_700_000_020.0, previous_state=CallState.CONNECTED))
+    assert later["started"] == details["started"]
+    assert later["previous_state"] == "connected"
+    unstarted = Call(call_id=8, owner=Subsystem.USER, owner_guid="G", state=CallState.RINGING)
+    assert call_details(CallEvent(CallEventType.NEW, unstarted, 0.0))["started"] is None
 
 
 async def test_device_triggers(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:

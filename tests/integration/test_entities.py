@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from unittest.mock import AsyncMock, patch
 
 import pytest
 from homeassistant.components.select import ATTR_OPTION, SERVICE_SELECT_OPTION
 from homeassistant.components.switch import SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.components.text import ATTR_VALUE, SERVICE_SET_VALUE
+from homeassistant.config_entries import RELOAD_AFTER_UPDATE_DELAY, ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from homeassistant.util import dt as dt_util
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed, snapshot_platform
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ipoffice.const import PLATFORMS
+from custom_components.ipoffice.const import DOMAIN, PLATFORMS
 from custom_components.ipoffice.entity import async_command
 from custom_components.ipoffice.mtcti3 import (
     CommandValidationError,
@@ -26,9 +30,10 @@ from custom_components.ipoffice.mtcti3 import (
     ResultCode,
     ResultError,
 )
-from simulator import Simulator
+from simulator import Simulator, SimulatorConfig
+from simulator.scenario import generate_scenario
 
-from .conftest import entity_id, guid_of, settle
+from .conftest import entity_id, entry_data, guid_of, settle
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -48,6 +53,7 @@ async def test_snapshot(
     await snapshot_platform(hass, entity_registry, snapshot, config_entry.entry_id)
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_user_states(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """User sensors follow the IP Office."""
     bob = guid_of(sim, "2002")
@@ -87,6 +93,7 @@ async def test_user_states(hass: HomeAssistant, sim: Simulator, init_integration
     assert hass.states.get(active).state == "0"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_queue_states(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """Queue sensors follow the IP Office."""
     sales = guid_of(sim, "2501")
@@ -108,6 +115,7 @@ async def test_queue_states(hass: HomeAssistant, sim: Simulator, init_integratio
     assert hass.states.get(system_calls).state == "0"
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_user_switches(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """Do not disturb, forwarding and twinning are changed on the IP Office."""
     alice = guid_of(sim, "2001")
@@ -135,6 +143,7 @@ async def test_user_switches(hass: HomeAssistant, sim: Simulator, init_integrati
     assert hass.states.get(twinning).state == STATE_OFF
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_texts(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """The forwarding destination and the absence text are changed on the IP Office."""
     emma = guid_of(sim, "2005")
@@ -159,6 +168,7 @@ async def test_texts(hass: HomeAssistant, sim: Simulator, init_integration: Mock
     assert hass.states.get(absence).state == ""
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_text_longer_than_its_limit(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -175,6 +185,7 @@ async def test_text_longer_than_its_limit(
     assert hass.states.get(destination).attributes["max"] == 78
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_queue_controls(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """Service mode, the in-service switch and members are changed on the IP Office."""
     sales = guid_of(sim, "2501")
@@ -205,6 +216,7 @@ async def test_queue_controls(hass: HomeAssistant, sim: Simulator, init_integrat
     assert hass.states.get(member).state == STATE_ON
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_queue_members_come_and_go(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -261,3 +273,114 @@ async def test_unavailable_when_user_gone(
         init_integration.runtime_data._on_connection(True)
         await hass.async_block_till_done()
         assert hass.states.get(phone).state == STATE_UNAVAILABLE
+
+
+# What a user finds enabled without touching the entity settings (docs/entities.md, "Enabled by default").
+ENABLED_BY_DEFAULT = {
+    "system": {"connectivity", "active_calls", "parked_calls"},
+    "user": {"phone_state", "do_not_disturb", "call"},
+    "queue": {"calls_waiting", "service_mode", "call"},
+}
+
+
+def _keys_by_device(hass: HomeAssistant, entry: MockConfigEntry, *, enabled: bool) -> dict[str, set[str]]:
+    """The entity keys of each device of the entry (by its model), the enabled or the disabled ones."""
+    devices = {device.id: device for device in dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)}
+    found: dict[str, set[str]] = {}
+    for entity in er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id):
+        if (entity.disabled_by is None) != enabled:
+            continue
+        device = devices[entity.device_id or ""]
+        kind = {"IP Office": "system", "User": "user", "Queue": "queue"}[device.model or ""]
+        ident = next(iter(device.identifiers))[1]
+        found.setdefault(f"{kind} {ident}", set()).add(entity.unique_id.removeprefix(f"{ident}_"))
+    return found
+
+
+async def test_enabled_by_default(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
+    """Each device has its core entities enabled; the rest exist in the registry, disabled, without a state."""
+    enabled = _keys_by_device(hass, init_integration, enabled=True)
+    disabled = _keys_by_device(hass, init_integration, enabled=False)
+    assert len(enabled) == 1 + len(sim.model.users) + len(sim.model.queues)  # every device has enabled entities
+    for device, keys in enabled.items():
+        assert keys == ENABLED_BY_DEFAULT[device.split()[0]], device
+    bob = guid_of(sim, "2002")
+    assert disabled[f"user {bob}"] == {
+        "active_calls",
+        "other_party_number",
+        "other_party_name",
+        "missed_calls",
+        "voicemail_new",
+        "logged_in_extension",
+        "logged_in",
+        "phone_fault",
+        "forward_unconditional",
+        "mobile_twinning",
+        "forward_destination",
+        "absence_text",
+    }
+    sales = guid_of(sim, "2501")
+    members = {f"member_{member.extn}" for member in sim.model.find_queue("2501").members}
+    assert (
+        disabled[f"queue {sales}"] == {"longest_waiting", "agents_available", "voicemail_new", "in_service"} | members
+    )
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, init_integration.entry_id):
+        if entity.disabled_by is not None:
+            assert entity.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+            assert hass.states.get(entity.entity_id) is None
+        else:
+            assert hass.states.get(entity.entity_id) is not None
+
+
+async def test_user_enables_a_disabled_entity(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """Enabling a disabled entity (entity settings > Enabled) reloads the entry and the entity follows the IP Office."""
+    bob = guid_of(sim, "2002")
+    voicemail = entity_id(hass, "sensor", f"{bob}_voicemail_new")
+    assert hass.states.get(voicemail) is None
+    er.async_get(hass).async_update_entity(voicemail, disabled_by=None)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=RELOAD_AFTER_UPDATE_DELAY + 1))
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await settle(hass, sim)
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert hass.states.get(voicemail).state == "0"
+    sim.set_mailbox("2002", new=2)
+    await settle(hass, sim)
+    assert hass.states.get(voicemail).state == "2"
+
+
+async def test_large_site_gets_every_user(hass: HomeAssistant, caplog: pytest.LogCaptureFixture) -> None:
+    """800 users and 40 queues: every user and queue gets its core entities, far below Home Assistant's cap.
+
+    With every entity enabled (about 13 per user) this site would pass the 10,000 enabled entities Home Assistant
+    allows per config entry, and Home Assistant would refuse the entities past the 10,000th.
+    """
+    simulator = Simulator(
+        SimulatorConfig(host="127.0.0.1", port=0, scenario=generate_scenario(users=800, queues=40, seed=1))
+    )
+    await simulator.start()
+    try:
+        entry = MockConfigEntry(domain=DOMAIN, title="Large", unique_id="large", data=entry_data(simulator))
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        enabled = _keys_by_device(hass, entry, enabled=True)
+        assert len(enabled) == 1 + 800 + 40
+        for device, keys in enabled.items():
+            kind = device.split()[0]
+            # a user without the DND feature has no DND switch; the scenario lets every user change it
+            assert keys == ENABLED_BY_DEFAULT[kind], device
+        total = sum(len(keys) for keys in enabled.values())
+        assert total == 3 + 800 * 3 + 40 * 3
+        assert all(
+            state.state != STATE_UNAVAILABLE
+            for state in hass.states.async_all()
+            if state.entity_id.startswith(("sensor.", "switch.", "event.", "select.", "binary_sensor."))
+        )
+        assert "Reached the maximum" not in caplog.text
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+    finally:
+        await simulator.stop()

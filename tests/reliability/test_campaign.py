@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any
+from unittest.mock import PropertyMock
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ipoffice as integration
@@ -62,8 +64,12 @@ def expected_lingering_timers() -> bool:
 async def start_integration(
     hass: HomeAssistant, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[MockConfigEntry, Any]:
-    """Set up an entry (five users, two queues exposed) on the fast client."""
+    """Set up an entry (five users, two queues exposed) on the fast client, with every entity enabled.
+
+    The campaign checks entities that are disabled by default (a user's active calls and voicemail) too.
+    """
     monkeypatch.setattr(integration, "IPOfficeClient", FastClient)
+    monkeypatch.setattr(Entity, "entity_registry_enabled_default", PropertyMock(return_value=True))
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="IP Office reliability",
