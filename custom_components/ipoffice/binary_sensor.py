@@ -30,7 +30,6 @@ USER_BINARY_SENSORS: tuple[UserBinarySensorDescription, ...] = (
     UserBinarySensorDescription(
         key="logged_in",
         translation_key="logged_in",
-        entity_registry_enabled_default=False,
         value_fn=lambda user: not user.logged_off,
     ),
     UserBinarySensorDescription(

@@ -37,6 +37,11 @@ TLS_INSECURE: Final = "insecure"
 
 # Above this many users the config flow asks which users to expose instead of exposing all of them.
 LARGE_SYSTEM_USERS: Final = 50
+# Home Assistant enables at most 10,000 entities per config entry. An entry that exposes more users than this creates
+# only the core entities of each user and queue enabled, the others disabled (a user can enable them); a smaller
+# entry (about 15 entities per user) has them all enabled.
+CORE_ENTITIES_ABOVE_USERS: Final = 200
+CORE_ENTITIES: Final = frozenset({"phone_state", "do_not_disturb", "call", "calls_waiting", "service_mode"})
 
 EVENT_CALL: Final = "ipoffice_call"
 

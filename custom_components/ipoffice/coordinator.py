@@ -8,19 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
     CONF_QUEUES,
+    CONF_SECONDARY_HOST,
     CONF_SYSTEM_ID,
     CONF_USERS,
+    CORE_ENTITIES_ABOVE_USERS,
     DOMAIN,
     EVENT_CALL,
     ISSUE_CERTIFICATE_CHANGED,
@@ -28,6 +31,8 @@ from .const import (
     ISSUE_TOO_MANY_CONNECTIONS,
     LOGGER,
     MANUFACTURER,
+    PRIMARY,
+    SECONDARY,
 )
 from .mtcti3 import (
     AuthenticationError,
@@ -46,6 +51,7 @@ from .mtcti3 import (
     User,
 )
 from .mtcti3.models import LineKind
+from .mtcti3.pair import PairClient
 
 type IPOfficeConfigEntry = ConfigEntry[IPOfficeCoordinator]
 type UsersCallback = Callable[[list[User]], None]
@@ -53,6 +59,12 @@ type QueuesCallback = Callable[[list[Queue]], None]
 type CallListener = Callable[[str, dict[str, Any]], None]
 
 REPAIR_ISSUES = (ISSUE_CERTIFICATE_CHANGED, ISSUE_SERVICE_REFUSED, ISSUE_TOO_MANY_CONNECTIONS)
+# The system entities only a resilient pair has (removed when the secondary is removed from the entry).
+PAIR_ENTITIES = (
+    ("sensor", "serving_system"),
+    ("binary_sensor", "primary_connectivity"),
+    ("binary_sensor", "secondary_connectivity"),
+)
 
 _USER_EVENTS: dict[CallEventType, str] = {
     CallEventType.ANSWERED: "answered",
@@ -88,17 +100,23 @@ def queue_event_type(event: CallEvent) -> str | None:
     return _QUEUE_EVENTS.get(event.type)
 
 
+def repair_issue_id(issue: str, system: str) -> str:
+    """The id of a repair issue about the primary (the issue's own name) or the secondary IP Office."""
+    return issue if system == PRIMARY else f"{issue}_{SECONDARY}"
+
+
 @callback
-def async_create_repair_issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, issue_id: str) -> None:
-    """Raise one of :data:`REPAIR_ISSUES` for ``entry`` (it stays until the connection is made)."""
+def async_create_repair_issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, issue: str, system: str) -> None:
+    """Raise one of :data:`REPAIR_ISSUES` about ``system`` of ``entry`` (it stays until that system connects)."""
+    host = entry.data[CONF_SECONDARY_HOST if system == SECONDARY else "host"]
     ir.async_create_issue(
         hass,
         DOMAIN,
-        issue_id,
+        repair_issue_id(issue, system),
         is_fixable=False,
         severity=ir.IssueSeverity.ERROR,
-        translation_key=issue_id,
-        translation_placeholders={"host": entry.data["host"], "title": entry.title},
+        translation_key=issue,
+        translation_placeholders={"host": host, "title": entry.title},
     )
 
 
@@ -149,11 +167,15 @@ def call_details(event: CallEvent) -> dict[str, Any]:
 class IPOfficeCoordinator:
     """Runs one MTCTI-3 connection and tells entities what changed."""
 
-    def __init__(self, hass: HomeAssistant, entry: IPOfficeConfigEntry, client: IPOfficeClient) -> None:
-        """Initialise the coordinator (nothing connects before :meth:`async_start`)."""
+    def __init__(self, hass: HomeAssistant, entry: IPOfficeConfigEntry, client: IPOfficeClient | PairClient) -> None:
+        """Initialise the coordinator (nothing connects before :meth:`async_start`).
+
+        ``client`` is one IP Office, or a resilient pair seen as one (:class:`PairClient`): entities read it alike.
+        """
         self.hass = hass
         self.entry = entry
         self.client = client
+        self.pair = client if isinstance(client, PairClient) else None
         self.connected = False
         self.system_identifier: str = entry.data.get(CONF_SYSTEM_ID) or entry.unique_id or entry.entry_id
         self.system_device_id = ""  # set once the system device is registered
@@ -170,6 +192,7 @@ class IPOfficeCoordinator:
         selected_queues = entry.options.get(CONF_QUEUES)
         self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
+        self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -178,20 +201,30 @@ class IPOfficeCoordinator:
         client = self.client
         self._unsubs += [
             client.add_connection_listener(self._on_connection),
-            client.add_failure_listener(self._on_failure),
             client.add_call_listener(self._on_call),
             client.add_directory_listener(self._on_directory),
             client.add_park_listener(self._on_park),
         ]
+        if self.pair is not None:
+            self._unsubs += [
+                self.pair.add_failure_listener(self._on_failure),
+                self.pair.add_system_listener(self._on_systems),
+            ]
+        else:
+            self._unsubs.append(self.client_of(PRIMARY).add_failure_listener(partial(self._on_failure, PRIMARY)))
         await client.connect()
         self.connected = True
         self._started = True
+        exposed_users = sum(1 for guid in client.users if self.user_exposed(guid))
+        self.core_entities_only = exposed_users > CORE_ENTITIES_ABOVE_USERS
         calls = [call for user in client.users.values() for call in user.calls.values()]
         calls += [call for queue in client.queues.values() for call in queue.calls.values()]
         for call in calls:
             self._active_calls[(call.owner_guid, call.call_id)] = call.gcid or f"{call.owner_guid}/{call.call_id}"
         self._clear_repairs()
         self._remove_stale_devices()
+        if self.pair is None:
+            self._remove_pair_entities()
 
     async def async_stop(self) -> None:
         """Stop listening and disconnect."""
@@ -200,6 +233,34 @@ class IPOfficeCoordinator:
         self._unsubs.clear()
         self._pending.clear()
         await self.client.disconnect()
+
+    # --- the systems ------------------------------------------------------------------------------------------
+
+    def client_of(self, system: str) -> IPOfficeClient:
+        """The client of the "primary" or "secondary" IP Office."""
+        if self.pair is None:
+            assert isinstance(self.client, IPOfficeClient)
+            return self.client
+        return self.pair.primary if system == PRIMARY else self.pair.secondary
+
+    @property
+    def systems(self) -> tuple[str, ...]:
+        """The IP Offices of the entry: ("primary",) or ("primary", "secondary")."""
+        return (PRIMARY,) if self.pair is None else (PRIMARY, SECONDARY)
+
+    @property
+    def serving_system(self) -> str:
+        """The IP Office that serves users now: "primary" or "secondary"."""
+        return PRIMARY if self.pair is None else self.pair.name_of(self.pair.active)
+
+    @property
+    def commands(self) -> IPOfficeClient:
+        """The client that takes configuration commands (of users and queues): the serving system's."""
+        return self.client_of(self.serving_system)
+
+    def command_client(self, owner: str, call_id: int) -> IPOfficeClient:
+        """The client of the system that holds call ``call_id`` of ``owner`` (each system controls its own calls)."""
+        return self.commands if self.pair is None else self.pair.client_for_call(owner, call_id)
 
     # --- what is exposed ---------------------------------------------------------------------------------------
 
@@ -304,24 +365,35 @@ class IPOfficeCoordinator:
             listener()
 
     @callback
-    def _on_failure(self, error: MTCTI3Error) -> None:
+    def _on_systems(self) -> None:
+        """A system of the pair connected or disconnected, or users are served from the other one."""
+        self._clear_repairs()
+        for listener in list(self._connection_listeners):
+            listener()
+
+    @callback
+    def _on_failure(self, system: str, error: MTCTI3Error) -> None:
         """A reconnect failed: ask for the new password, or raise the repair issue a person must act on."""
         if isinstance(error, AuthenticationError):
             if not any(self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH})):
                 LOGGER.warning(
-                    "IP Office %s refused the service user's password; asking for it again", self.entry.data["host"]
+                    "IP Office %s refused the service user's password; asking for it again",
+                    self.client_of(system).host,
                 )
             self.entry.async_start_reauth(self.hass)  # a no-op while a reauth flow of the entry is in progress
         elif (issue := repair_issue_of(error)) is not None:
-            async_create_repair_issue(self.hass, self.entry, issue)
+            async_create_repair_issue(self.hass, self.entry, issue, system)
 
     @callback
     def _clear_repairs(self) -> None:
-        """Connected: no repair issue holds any more, and the stored password works (no reauth to ask for)."""
-        for issue in REPAIR_ISSUES:
-            ir.async_delete_issue(self.hass, DOMAIN, issue)
-        for flow in self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
-            self.hass.config_entries.flow.async_abort(flow["flow_id"])
+        """A system is connected: its repair issues hold no more; the stored password works (no reauth to ask)."""
+        connected = [system for system in self.systems if self.client_of(system).connected]
+        for system in connected:
+            for issue in REPAIR_ISSUES:
+                ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(issue, system))
+        if len(connected) == len(self.systems):
+            for flow in self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
+                self.hass.config_entries.flow.async_abort(flow["flow_id"])
 
     @callback
     def _notify_system(self) -> None:
@@ -429,6 +501,14 @@ class IPOfficeCoordinator:
         for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
             if not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers):
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _remove_pair_entities(self) -> None:
+        """No secondary IP Office (any more): remove the entities that only a pair has."""
+        registry = er.async_get(self.hass)
+        for platform, key in PAIR_ENTITIES:
+            if entity_id := registry.async_get_entity_id(platform, DOMAIN, f"{self.system_identifier}_{key}"):
+                registry.async_remove(entity_id)
 
     def device_is_current(self, device: dr.DeviceEntry) -> bool:
         """Whether a device still stands for something exposed on the IP Office."""

@@ -10,7 +10,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity import Entity, EntityDescription
 
-from .const import DOMAIN
+from .const import CORE_ENTITIES, DOMAIN
 from .coordinator import IPOfficeCoordinator
 from .mtcti3 import (
     CommandValidationError,
@@ -158,6 +158,16 @@ class IPOfficeEntity(Entity):
         return self.state
 
 
+class IPOfficeDeviceEntity(IPOfficeEntity):
+    """An entity of a user or queue device: only its core entities are enabled by default on a large entry."""
+
+    def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription) -> None:
+        """Initialise the entity; on a large entry, create all but the core entities disabled."""
+        super().__init__(coordinator, description)
+        if coordinator.core_entities_only and description.key not in CORE_ENTITIES:
+            self._attr_entity_registry_enabled_default = False
+
+
 class IPOfficeSystemEntity(IPOfficeEntity):
     """An entity of the system device."""
 
@@ -168,7 +178,7 @@ class IPOfficeSystemEntity(IPOfficeEntity):
         self._attr_device_info = coordinator.system_device_info
 
 
-class IPOfficeUserEntity(IPOfficeEntity):
+class IPOfficeUserEntity(IPOfficeDeviceEntity):
     """An entity of a user device, updated by that user's notifies only."""
 
     def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription, user: User) -> None:
@@ -196,7 +206,7 @@ class IPOfficeUserEntity(IPOfficeEntity):
         self.async_on_remove(lambda: batch.remove(self, "user", self.guid))
 
 
-class IPOfficeQueueEntity(IPOfficeEntity):
+class IPOfficeQueueEntity(IPOfficeDeviceEntity):
     """An entity of a queue device, updated by that queue's notifies only."""
 
     def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription, queue: Queue) -> None:

@@ -88,33 +88,28 @@ USER_SENSORS: tuple[UserSensorDescription, ...] = (
         key="active_calls",
         translation_key="active_calls",
         state_class=SensorStateClass.MEASUREMENT,
-        entity_registry_enabled_default=False,
         value_fn=lambda user: len(user.calls),
     ),
     UserSensorDescription(
         key="other_party_number",
         translation_key="other_party_number",
-        entity_registry_enabled_default=False,
         value_fn=lambda user: (party.number or None) if (party := _other_party(user)) else None,
     ),
     UserSensorDescription(
         key="other_party_name",
         translation_key="other_party_name",
-        entity_registry_enabled_default=False,
         value_fn=lambda user: (party.name or None) if (party := _other_party(user)) else None,
     ),
     UserSensorDescription(
         key="voicemail_new",
         translation_key="voicemail_new",
         state_class=SensorStateClass.MEASUREMENT,
-        entity_registry_enabled_default=False,
         value_fn=lambda user: user.mailbox.new if user.mailbox else None,
     ),
     UserSensorDescription(
         key="logged_in_extension",
         translation_key="logged_in_extension",
         entity_category=EntityCategory.DIAGNOSTIC,
-        entity_registry_enabled_default=False,
         value_fn=lambda user: user.logged_in_extn or None,
     ),
 )
@@ -123,7 +118,6 @@ MISSED_CALLS = SensorEntityDescription(
     key="missed_calls",
     translation_key="missed_calls",
     state_class=SensorStateClass.TOTAL_INCREASING,
-    entity_registry_enabled_default=False,
 )
 
 QUEUE_SENSORS: tuple[QueueSensorDescription, ...] = (
@@ -137,21 +131,18 @@ QUEUE_SENSORS: tuple[QueueSensorDescription, ...] = (
         key="longest_waiting",
         translation_key="longest_waiting",
         device_class=SensorDeviceClass.TIMESTAMP,
-        entity_registry_enabled_default=False,
         value_fn=_longest_waiting,
     ),
     QueueSensorDescription(
         key="agents_available",
         translation_key="agents_available",
         state_class=SensorStateClass.MEASUREMENT,
-        entity_registry_enabled_default=False,
         value_fn=lambda queue: sum(1 for member in queue.members if not member.disabled),
     ),
     QueueSensorDescription(
         key="voicemail_new",
         translation_key="voicemail_new",
         state_class=SensorStateClass.MEASUREMENT,
-        entity_registry_enabled_default=False,
         value_fn=lambda queue: queue.mailbox.new if queue.mailbox else None,
     ),
 )

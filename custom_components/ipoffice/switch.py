@@ -41,7 +41,6 @@ USER_SWITCHES: tuple[UserSwitchDescription, ...] = (
     UserSwitchDescription(
         key="forward_unconditional",
         translation_key="forward_unconditional",
-        entity_registry_enabled_default=False,
         feature=UserFeature.FWDU,
         value_fn=lambda user: user.fwdu,
         set_fn=lambda client, user, on: client.set_forward_unconditional(user, on),
@@ -49,16 +48,13 @@ USER_SWITCHES: tuple[UserSwitchDescription, ...] = (
     UserSwitchDescription(
         key="mobile_twinning",
         translation_key="mobile_twinning",
-        entity_registry_enabled_default=False,
         feature=UserFeature.EC500,
         value_fn=lambda user: user.ec500,
         set_fn=lambda client, user, on: client.set_mobile_twinning(user, on),
     ),
 )
 
-IN_SERVICE = SwitchEntityDescription(
-    key="in_service", translation_key="in_service", entity_registry_enabled_default=False
-)
+IN_SERVICE = SwitchEntityDescription(key="in_service", translation_key="in_service")
 
 
 def member_unique_id(queue_guid: str, extn: str) -> str:
@@ -168,7 +164,6 @@ class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
                 key=f"member_{extn}",
                 translation_key="queue_member",
                 entity_category=EntityCategory.CONFIG,
-                entity_registry_enabled_default=False,
             ),
             queue,
         )
