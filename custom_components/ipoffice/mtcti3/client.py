@@ -423,6 +423,7 @@ class IPOfficeClient:
             connect_timeout=self.connect_timeout,
             stats=self._stats,
             on_message=self._on_message,
+            on_notify=self._on_notify,
             on_lost=self._on_lost,
         )
         self._conn = conn
