@@ -458,8 +458,19 @@ class Connection:
             stats.notifies += 1
             notify = message.notify
             notify_id = notify.notify_id
-            if notify_id and not await self._ack(notify.subscribe_id, notify_id, tracing):
-                return
+            if notify_id:
+                if self.closed or self._ws.closed:
+                    return
+                subscribe_id = notify.subscribe_id
+                if tracing:
+                    trace("send", pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)))
+                frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
+                if self._frames is not None:  # written at the end of this loop iteration, with the others
+                    if not self._acks:
+                        asyncio.get_running_loop().call_soon(self._flush_acks)
+                    self._acks.append(frame)
+                elif not await self._send_ack(frame):
+                    return
             if self._on_notify is not None:
                 try:
                     self._on_notify(notify)
@@ -481,18 +492,8 @@ class Connection:
         except Exception:
             _LOGGER.exception("Failed to handle MTCTI-3 %s message; skipped", kind)
 
-    async def _ack(self, subscribe_id: int, notify_id: int, tracing: bool) -> bool:
-        """Answer a notify with its NotifyAck (queued for the end of the iteration, or sent); False: closed."""
-        if self.closed or self._ws.closed:
-            return False
-        if tracing:
-            trace("send", pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)))
-        frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
-        if self._frames is not None:
-            if not self._acks:
-                asyncio.get_running_loop().call_soon(self._flush_acks)
-            self._acks.append(frame)
-            return True
+    async def _send_ack(self, frame: bytes) -> bool:
+        """Send one NotifyAck on its own (no frame writer to batch on); False: the connection is gone."""
         try:
             await self._ws.send_bytes(frame)
         except ConnectionError, RuntimeError, aiohttp.ClientError:
