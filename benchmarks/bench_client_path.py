@@ -5,12 +5,12 @@ Run: ``.venv/bin/python benchmarks/bench_client_path.py [--quick] [--json]``.
 The frames are real: a client connects to an in-process simulator (a generated system), a contact-centre mix is
 played (queue calls ringing agents and answered, direct calls answered, held, resumed and hung up, missed calls,
 DND and voicemail changes, queue service changes) and every frame the client receives is recorded. Then the same
-client replays them through ``Connection._handle_frame`` on a websocket stand-in: aiohttp's own frame writer (it
-builds and masks each websocket frame) on a transport whose write only counts. That is the full per-notify work of
-the client, with a call listener that counts the typed events, and nothing of the network. The connection's
-NotifyAcks queued for the end of a loop iteration are written after every frame (one write per ack: no
-coalescing is counted here). The floor, in the same run, is a bare ``Message.ParseFromString`` of the same
-payloads. Repeated, medians.
+client replays them through ``Connection._receive`` (what its reader calls for each frame) on a websocket
+stand-in: aiohttp's own frame writer (it builds and masks each websocket frame) on a transport whose write only
+counts. That is the full per-notify work of the client, with a call listener that counts the typed events, and
+nothing of the network. The NotifyAcks the connection queues for the end of a loop iteration are written after
+every frame (one write per ack: the coalescing of a real read is not counted). The floor, in the same run, is a
+bare ``Message.ParseFromString`` of the same payloads. Repeated, medians.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import gc
 import random
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from _common import PASSWORD, USERNAME, Report, Row, median, parser, print_report
@@ -74,17 +75,17 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
     )
     await sim.start()
     frames: list[bytes] = []
-    original = Connection._handle_frame
+    original = Connection._receive
 
-    async def recording(self: Connection, data: bytes) -> None:
+    def recording(self: Connection, data: bytes) -> Coroutine[Any, Any, None] | None:
         frames.append(bytes(data))
-        await original(self, data)
+        return original(self, data)
 
     client = IPOfficeClient("127.0.0.1", USERNAME, PASSWORD, port=sim.port, tls=TLSMode.INSECURE, reconnect=False)
     try:
         await client.connect()
         await sim.wait_quiet(timeout=60)
-        Connection._handle_frame = recording  # type: ignore[method-assign]
+        Connection._receive = recording  # type: ignore[method-assign]
         rng = random.Random(3)
         model = sim.model
         free = [u.extn for u in model.users.values() if not (u.dnd or u.fwdu or u.loggedoff)]
@@ -124,7 +125,7 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
             sim.update_queue(queue, servicemode="Active")
             await sim.wait_quiet(timeout=60)
     finally:
-        Connection._handle_frame = original  # type: ignore[method-assign]
+        Connection._receive = original  # type: ignore[method-assign]
     subs = dict(client._subs)
     await client.disconnect()
     await sim.stop()
@@ -141,21 +142,16 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
 async def replay(conn: Connection, frames: list[bytes]) -> float:
     """Handle every frame once; return the CPU seconds taken.
 
-    Each frame is handled synchronously (the stand-in send never suspends), then the NotifyAcks it queued are
-    written (one write per frame). Every 64 frames the loop runs once, so that what the connection scheduled for
-    the end of an iteration runs, as it would in a client.
+    Each frame is handled as the reader does (synchronously: on aiohttp's writer the acks are batched), then the
+    NotifyAcks it queued are written (one write per frame). Every 64 frames the loop runs once, so that what the
+    connection scheduled for the end of an iteration runs, as it would in a client.
     """
-    handle = conn._handle_frame
+    receive = conn._receive
     flush = conn._flush_acks
     start = time.process_time()
     for index, data in enumerate(frames, 1):
-        coro = handle(data)
-        try:
-            coro.send(None)
-        except StopIteration:
-            pass
-        else:  # pragma: no cover - the stand-in never suspends
-            raise RuntimeError("the client path suspended")
+        if receive(data) is not None:  # pragma: no cover - the stand-in has aiohttp's frame writer
+            raise RuntimeError("the client path sent an ack on its own")
         flush()
         if not index % 64:
             await asyncio.sleep(0)

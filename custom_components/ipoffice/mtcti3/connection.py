@@ -20,7 +20,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
@@ -415,7 +415,8 @@ class Connection:
             async for frame in self._ws:
                 self._last_rx = loop.time()
                 if frame.type is aiohttp.WSMsgType.BINARY:
-                    await self._handle_frame(frame.data)
+                    if (unbatched_ack := self._receive(frame.data)) is not None:
+                        await unbatched_ack
                 elif frame.type is aiohttp.WSMsgType.PING:
                     with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
                         await self._ws.pong(frame.data)
@@ -443,6 +444,16 @@ class Connection:
             self._lost(reason)
 
     async def _handle_frame(self, data: bytes) -> None:
+        """Handle one binary websocket message (what the reader does with each)."""
+        if (unbatched_ack := self._receive(data)) is not None:
+            await unbatched_ack
+
+    def _receive(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """Handle one binary websocket message, synchronously where the NotifyAck is batched.
+
+        Returns a coroutine to await when a notify's ack has to be sent on its own first (no frame writer): it
+        sends the ack, then hands the notify on. None: the frame is handled.
+        """
         stats = self.stats
         stats.frames_in += 1
         try:
@@ -450,7 +461,7 @@ class Connection:
         except FrameError as err:
             stats.bad_frames += 1
             _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
-            return
+            return None
         tracing = _TRACE.isEnabledFor(logging.DEBUG)
         if tracing:
             trace("recv", message)
@@ -460,37 +471,42 @@ class Connection:
             notify_id = notify.notify_id
             if notify_id:
                 if self.closed or self._ws.closed:
-                    return
+                    return None
                 subscribe_id = notify.subscribe_id
                 if tracing:
                     trace("send", pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)))
                 frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
-                if self._frames is not None:  # written at the end of this loop iteration, with the others
-                    if not self._acks:
-                        asyncio.get_running_loop().call_soon(self._flush_acks)
-                    self._acks.append(frame)
-                elif not await self._send_ack(frame):
-                    return
-            if self._on_notify is not None:
-                try:
-                    self._on_notify(notify)
-                except Exception:
-                    _LOGGER.exception("Failed to handle MTCTI-3 notify message; skipped")
-                return
+                if self._frames is None:
+                    return self._ack_then_hand_on(frame, message)
+                if not self._acks:  # written at the end of this loop iteration, with the others
+                    asyncio.get_running_loop().call_soon(self._flush_acks)
+                self._acks.append(frame)
+            self._hand_on(message, kind)
         elif kind == "response":
             future = self._pending.pop(message.response.requestid, None)
             if future is not None and not future.done():
                 future.set_result(message.response)
-            return
         elif kind == "generaldata":
             data_future = self._data.get(message.generaldata.responseid)
             if data_future is not None and not data_future.done():
                 data_future.set_result(message.generaldata)
-            return
+        else:
+            self._hand_on(message, kind)
+        return None
+
+    def _hand_on(self, message: pb.Message, kind: str) -> None:
+        """Give a message to the owner: a notify to ``on_notify`` if there is one, else to ``on_message``."""
         try:
-            self._on_message(message)
+            if kind == "notify" and self._on_notify is not None:
+                self._on_notify(message.notify)
+            else:
+                self._on_message(message)
         except Exception:
             _LOGGER.exception("Failed to handle MTCTI-3 %s message; skipped", kind)
+
+    async def _ack_then_hand_on(self, frame: bytes, message: pb.Message) -> None:
+        if await self._send_ack(frame):
+            self._hand_on(message, "notify")
 
     async def _send_ack(self, frame: bytes) -> bool:
         """Send one NotifyAck on its own (no frame writer to batch on); False: the connection is gone."""
@@ -508,7 +524,7 @@ class Connection:
         if not acks or self._frames is None:
             return
         self._acks = []
-        if self.closed:
+        if self.closed or self._ws.closed:  # (aiohttp marks it closed before it writes its close frame)
             return
         try:
             self._frames.write(acks)
