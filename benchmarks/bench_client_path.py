@@ -5,9 +5,12 @@ Run: ``.venv/bin/python benchmarks/bench_client_path.py [--quick] [--json]``.
 The frames are real: a client connects to an in-process simulator (a generated system), a contact-centre mix is
 played (queue calls ringing agents and answered, direct calls answered, held, resumed and hung up, missed calls,
 DND and voicemail changes, queue service changes) and every frame the client receives is recorded. Then the same
-client replays them through ``Connection._handle_frame`` on a websocket stand-in whose send only counts: the full
-per-notify work of the client, with a call listener that counts the typed events, and nothing of the network.
-The floor, in the same run, is a bare ``Message.ParseFromString`` of the same payloads. Repeated, medians.
+client replays them through ``Connection._receive`` (what its reader calls for each frame) on a websocket
+stand-in: aiohttp's own frame writer (it builds and masks each websocket frame) on a transport whose write only
+counts. That is the full per-notify work of the client, with a call listener that counts the typed events, and
+nothing of the network. The NotifyAcks the connection queues for the end of a loop iteration are written after
+every frame (one write per ack: the coalescing of a real read is not counted). The floor, in the same run, is a
+bare ``Message.ParseFromString`` of the same payloads. Repeated, medians.
 """
 
 from __future__ import annotations
@@ -16,9 +19,12 @@ import asyncio
 import gc
 import random
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from _common import PASSWORD, USERNAME, Report, Row, median, parser, print_report
+from aiohttp import WSMsgType
+from aiohttp._websocket.writer import WebSocketWriter
 
 from custom_components.ipoffice.mtcti3 import IPOfficeClient, TLSMode
 from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, Subprotocol
@@ -29,16 +35,37 @@ from simulator import Simulator, SimulatorConfig, generate_scenario
 TARGET = 0.10
 
 
+class _CountingTransport(asyncio.WriteTransport):
+    """A transport whose write counts the writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes += 1
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class _Protocol:
+    """What aiohttp's frame writer asks of its protocol: never paused (the transport takes everything)."""
+
+    _paused = False
+
+
 class _CountingSocket:
-    """A websocket stand-in: send_bytes counts (the NotifyAck is still encoded by the client)."""
+    """A websocket stand-in: aiohttp's frame writer (masking, as a client does) on a counting transport."""
 
     closed = False
 
     def __init__(self) -> None:
-        self.sent = 0
+        self.transport = _CountingTransport()
+        self._writer = WebSocketWriter(_Protocol(), self.transport, use_mask=True)  # type: ignore[arg-type]
 
     async def send_bytes(self, data: bytes) -> None:
-        self.sent += 1
+        await self._writer.send_frame(data, WSMsgType.BINARY)
 
 
 async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeClient, list[bytes], dict[str, int]]:
@@ -48,17 +75,17 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
     )
     await sim.start()
     frames: list[bytes] = []
-    original = Connection._handle_frame
+    original = Connection._receive
 
-    async def recording(self: Connection, data: bytes) -> None:
+    def recording(self: Connection, data: bytes) -> Coroutine[Any, Any, None] | None:
         frames.append(bytes(data))
-        await original(self, data)
+        return original(self, data)
 
     client = IPOfficeClient("127.0.0.1", USERNAME, PASSWORD, port=sim.port, tls=TLSMode.INSECURE, reconnect=False)
     try:
         await client.connect()
         await sim.wait_quiet(timeout=60)
-        Connection._handle_frame = recording  # type: ignore[method-assign]
+        Connection._receive = recording  # type: ignore[method-assign]
         rng = random.Random(3)
         model = sim.model
         free = [u.extn for u in model.users.values() if not (u.dnd or u.fwdu or u.loggedoff)]
@@ -98,7 +125,7 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
             sim.update_queue(queue, servicemode="Active")
             await sim.wait_quiet(timeout=60)
     finally:
-        Connection._handle_frame = original  # type: ignore[method-assign]
+        Connection._receive = original  # type: ignore[method-assign]
     subs = dict(client._subs)
     await client.disconnect()
     await sim.stop()
@@ -112,18 +139,23 @@ async def record_frames(users: int, queues: int, rounds: int) -> tuple[IPOfficeC
     return client, frames, kinds
 
 
-def replay(conn: Connection, frames: list[bytes]) -> float:
-    """Handle every frame once (synchronously: the stand-in send never suspends); return the seconds taken."""
-    handle = conn._handle_frame
+async def replay(conn: Connection, frames: list[bytes]) -> float:
+    """Handle every frame once; return the CPU seconds taken.
+
+    Each frame is handled as the reader does (synchronously: on aiohttp's writer the acks are batched), then the
+    NotifyAcks it queued are written (one write per frame). Every 64 frames the loop runs once, so that what the
+    connection scheduled for the end of an iteration runs, as it would in a client.
+    """
+    receive = conn._receive
+    flush = conn._flush_acks
     start = time.process_time()
-    for data in frames:
-        coro = handle(data)
-        try:
-            coro.send(None)
-        except StopIteration:
-            pass
-        else:  # pragma: no cover - the stand-in never suspends
-            raise RuntimeError("the client path suspended")
+    for index, data in enumerate(frames, 1):
+        if receive(data) is not None:  # pragma: no cover - the stand-in has aiohttp's frame writer
+            raise RuntimeError("the client path sent an ack on its own")
+        flush()
+        if not index % 64:
+            await asyncio.sleep(0)
+    await asyncio.sleep(0)
     return time.process_time() - start
 
 
@@ -139,7 +171,14 @@ def bare_parse(payloads: list[bytes]) -> float:
 async def run(quick: bool, repeat: int) -> Report:
     client, frames, kinds = await record_frames(300, 30, 4 if quick else 20)
     socket = _CountingSocket()
-    conn = Connection(socket, Subprotocol.FRAMED, client.stats, client._on_message, lambda _reason: None)  # type: ignore[arg-type]
+    conn = Connection(
+        socket,  # type: ignore[arg-type]
+        Subprotocol.FRAMED,
+        client.stats,
+        client._on_message,
+        lambda _reason: None,
+        on_notify=client._on_notify,
+    )
     events = [0]
 
     def count(_event: Any) -> None:
@@ -151,11 +190,11 @@ async def run(quick: bool, repeat: int) -> Report:
     passes = 2 if quick else 10
     client_times: list[float] = []
     floor_times: list[float] = []
-    replay(conn, frames)  # warm up
+    await replay(conn, frames)  # warm up
     bare_parse(payloads)
     gc.collect()
     for _ in range(repeat):
-        client_times.append(sum(replay(conn, frames) for _ in range(passes)))
+        client_times.append(sum([await replay(conn, frames) for _ in range(passes)]))
         floor_times.append(sum(bare_parse(payloads) for _ in range(passes)))
     total = len(frames) * passes
     client_rate = total / median(client_times)
@@ -179,7 +218,7 @@ async def run(quick: bool, repeat: int) -> Report:
             "frames": len(frames),
             "notify mix": ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())),
             "call events per pass": events[0] // (1 + repeat * passes),
-            "acks per pass": socket.sent // (1 + repeat * passes),
+            "acks (writes) per pass": socket.transport.writes // (1 + repeat * passes),
             "notifies": notifies,
             "repeats": f"{repeat} x {passes} passes, medians",
         }

@@ -102,6 +102,8 @@ class Probe:
             self.pending.append(key)
 
         client._on_notify = on_notify
+        if client._conn is not None:  # the connection calls the client's on_notify it was given
+            client._conn._on_notify = on_notify
 
         @callback
         def on_event(_event: Any) -> None:

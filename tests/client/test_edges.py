@@ -219,3 +219,33 @@ def test_other_party_of_an_outbound_call_is_the_called_number() -> None:
     assert call.other_party is not None
     assert call.other_party.number == "01707123456"
     assert Call(1, Subsystem.USER, "ab" * 16, CallState.DIALLED, CallDirection.OUTBOUND).other_party is None
+
+
+async def test_a_failing_listener_does_not_stop_the_others(
+    client: IPOfficeClient, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Call, user and connection listeners that raise (or return something) are logged; the others still hear."""
+    heard: list[str] = []
+
+    def fail(_value: object) -> None:
+        raise RuntimeError("listener bug")
+
+    def returns(_value: object) -> int:
+        return 1  # ignored
+
+    for add in (client.add_call_listener, client.add_user_listener, client.add_connection_listener):
+        add(fail)
+        add(returns)  # type: ignore[arg-type]
+    client.add_call_listener(lambda event: heard.append(f"call {event.type}"))
+    client.add_user_listener(lambda user: heard.append(f"user {user.extn}"))
+    client.add_connection_listener(lambda connected: heard.append(f"connected {connected}"))
+    call = sim.incoming_call(to="2001")
+    await settle(sim)
+    sim.hangup(call, by="caller")
+    await settle(sim)
+    assert "call new" in heard
+    assert "user 2001" in heard
+    sim.faults.drop_all()
+    await wait_for(lambda: "connected False" in heard, message="connection listeners told")
+    assert caplog.text.count("listener") >= 3
+    assert "listener bug" in caplog.text

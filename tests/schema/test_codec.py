@@ -14,8 +14,10 @@ from custom_components.ipoffice.mtcti3.codec import (
     PayloadDecodeError,
     ShortFrameError,
     Subprotocol,
+    decode_frame,
     decode_message,
     encode_message,
+    encode_notify_ack,
     unframe,
 )
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
@@ -83,3 +85,25 @@ def test_any_ids_round_trip(subscribe_id: int, notify_id: int) -> None:
     message = pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id))
     for subprotocol in Subprotocol:
         assert decode_message(encode_message(message, subprotocol), subprotocol) == message
+
+
+@given(st.integers(min_value=-(2**31), max_value=2**31 - 1), st.integers(min_value=-(2**31), max_value=2**31 - 1))
+def test_notify_ack_bytes_are_protobufs(subscribe_id: int, notify_id: int) -> None:
+    """The NotifyAck built without protobuf is the same octets as protobuf's, for any int32 ids."""
+    message = pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id))
+    for subprotocol in Subprotocol:
+        assert encode_notify_ack(subscribe_id, notify_id, subprotocol) == encode_message(message, subprotocol)
+
+
+@pytest.mark.parametrize("value", [0, 1, 127, 128, 16383, 16384, 2**31 - 1, -1, -(2**31)])
+def test_notify_ack_varint_edges(value: int) -> None:
+    for subscribe_id, notify_id in ((value, 1), (1, value), (value, value)):
+        message = pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id))
+        assert encode_notify_ack(subscribe_id, notify_id) == encode_message(message)
+
+
+def test_decode_frame_names_the_payload() -> None:
+    assert decode_frame(encode_message(ACK)) == (ACK, "notifyack")
+    assert decode_frame(ACK.SerializeToString(), Subprotocol.UNFRAMED) == (ACK, "notifyack")
+    with pytest.raises(FrameHeaderError):
+        decode_frame(b"\x00\x00\x00\x02" + ACK.SerializeToString())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import fields
+from operator import attrgetter
 from typing import Final
 
 from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
-from .models import Call, CallEvent, CallEventType, ConferenceMember, Party, new_call, new_call_event
+from .models import Call, CallEvent, CallEventType, ConferenceMember, Party, new_call, new_call_event, new_party
 from .proto import ipo_mtcti3_pb2 as pb
 
 _STATES: Final = {state.value: state for state in CallState}
@@ -25,16 +26,20 @@ UnknownValue = Callable[[str, int], None]
 """Called with (field name, value) for an enum value this schema does not know."""
 
 
+_PARTY_FIELDS: Final = attrgetter("number", "name", "nametype")
+_PARTIES: Final[dict[tuple[str, str, int], Party]] = {}
+_PARTIES_MAX: Final = 4096
+
+
 def _party(info: pb.PartyInfo) -> Party:
-    return Party(info.number, info.name, info.nametype)
-
-
-def _party_of(info: pb.PartyInfo, previous: Party | None) -> Party:
-    """The Party of ``info``, reusing ``previous`` when it is the same (parties rarely change within a call)."""
-    number, name, nametype = info.number, info.name, info.nametype
-    if previous is not None and previous.number == number and previous.name == name and previous.nametype == nametype:
-        return previous
-    return Party(number, name, nametype)
+    """The Party of ``info``, cached: a call's parties repeat on every snapshot (and on every agent it rings)."""
+    key = _PARTY_FIELDS(info)
+    party = _PARTIES.get(key)
+    if party is None:
+        if len(_PARTIES) >= _PARTIES_MAX:
+            _PARTIES.clear()
+        party = _PARTIES[key] = new_party(*key)
+    return party
 
 
 _FEATURES: Final[dict[int, CallFeature]] = {}
@@ -120,27 +125,40 @@ def call_from_info(
     Message fields that the snapshot does not carry (because of the ccflags) stay ``None``/empty. An enum value
     this schema does not know becomes UNKNOWN/UNDEFINED/UNSPECIFIED and is reported through ``on_unknown``.
     """
-    state = _STATES.get(info.state)
+    return _call(info, info.callid, _gcid(info.gcid), owner, owner_guid, previous, now, on_unknown)
+
+
+def _call(
+    info: pb.CallInfo,
+    call_id: int,
+    gcid: str,
+    owner: Subsystem,
+    owner_guid: str,
+    previous: Call | None,
+    now: float,
+    on_unknown: UnknownValue,
+) -> Call:
+    """:func:`call_from_info` with the call id and gcid already read (each field of ``info`` is read once)."""
+    state = _STATES.get(raw_state := info.state)
     if state is None:
-        on_unknown("CallInfo.state", info.state)
+        on_unknown("CallInfo.state", raw_state)
         state = CallState.UNKNOWN
-    direction = _DIRECTIONS.get(info.direction)
+    direction = _DIRECTIONS.get(raw_direction := info.direction)
     if direction is None:
-        on_unknown("CallInfo.direction", info.direction)
+        on_unknown("CallInfo.direction", raw_direction)
         direction = CallDirection.UNDEFINED
-    failed = _CAUSES.get(info.failedcause)
+    failed = _CAUSES.get(raw_failed := info.failedcause)
     if failed is None:
-        on_unknown("CallInfo.failedcause", info.failedcause)
+        on_unknown("CallInfo.failedcause", raw_failed)
         failed = FailedCause.UNSPECIFIED
     if previous is None:
         started = state_since = now
         answered = state is CallState.CONNECTED
-        calling = connected = original = None
     else:
         started = previous.started
         state_since = previous.state_since if previous.state is state else now
         answered = previous.answered or state is CallState.CONNECTED
-        calling, connected, original = previous.calling_party, previous.connected_party, previous.original_called_party
+    has = info.HasField
     members = (
         tuple(
             ConferenceMember(
@@ -149,12 +167,11 @@ def call_from_info(
                 state=_STATES.get(member.state, CallState.UNKNOWN),
                 mute=member.mute,
             )
-            for member in info.conferencemember
+            for member in conference
         )
-        if info.conferencemember
+        if (conference := info.conferencemember)
         else _NO_MEMBERS
     )
-    has = info.HasField
     targets = tuple(_party(target.partyinfo) for target in info.targets.target) if has("targets") else _NO_TARGETS
     if has("queueinfo"):
         queueinfo = info.queueinfo
@@ -168,7 +185,7 @@ def call_from_info(
     else:
         privacy, language = False, ""
     return new_call(
-        info.callid,
+        call_id,
         owner,
         owner_guid,
         state,
@@ -176,12 +193,12 @@ def call_from_info(
         info.referencecallid,
         info.relatedcallid,
         info.activeheld,
-        _gcid(info.gcid),
+        gcid,
         _features(info.featuresavailable & 0xFFFFFFFF),
         info.calledparty,
-        _party_of(info.callingparty, calling) if has("callingparty") else None,
-        _party_of(info.connectedparty, connected) if has("connectedparty") else None,
-        _party_of(info.originalcalledparty, original) if has("originalcalledparty") else None,
+        _party(info.callingparty) if has("callingparty") else None,
+        _party(info.connectedparty) if has("connectedparty") else None,
+        _party(info.originalcalledparty) if has("originalcalledparty") else None,
         info.tag,
         info.accountcode,
         info.mute,
@@ -209,22 +226,24 @@ def _far_end(call: Call) -> str:
     return party.number if party is not None else ""
 
 
-def _event(kind: CallEventType, call: Call, now: float, previous_state: CallState | None) -> CallEvent:
-    """``CallEvent(kind, call, now, previous_state=previous_state)``, built fast."""
-    return new_call_event(kind, call, now, previous_state, None, None, "", False)
-
-
 def snapshot_events(previous: Call | None, call: Call, now: float) -> list[CallEvent]:
     """The events that lead from ``previous`` (None: first sight) to ``call``, in order."""
-    if previous is None:
-        events = [_event(CallEventType.NEW, call, now, None)]
-        if call.state is CallState.CONNECTED:
-            events.append(_event(CallEventType.ANSWERED, call, now, None))
-        elif call.state in HELD_STATES:
-            events.append(_event(CallEventType.HELD, call, now, None))
-        return events
-    old_state = previous.state
+    events: list[CallEvent] = []
+    _snapshot_events(events, previous, call, now)
+    return events
+
+
+def _snapshot_events(events: list[CallEvent], previous: Call | None, call: Call, now: float) -> None:
+    """:func:`snapshot_events`, appended to ``events`` (each CallEvent built positionally: this is per snapshot)."""
     new_state = call.state
+    if previous is None:
+        events.append(new_call_event(CallEventType.NEW, call, now, None, None, None, "", False))
+        if new_state is CallState.CONNECTED:
+            events.append(new_call_event(CallEventType.ANSWERED, call, now, None, None, None, "", False))
+        elif new_state in HELD_STATES:
+            events.append(new_call_event(CallEventType.HELD, call, now, None, None, None, "", False))
+        return
+    old_state = previous.state
     if old_state is new_state:
         if (
             new_state is CallState.CONNECTED
@@ -232,17 +251,19 @@ def snapshot_events(previous: Call | None, call: Call, now: float) -> list[CallE
             and (new_far := _far_end(call))
             and old_far != new_far
         ):
-            return [_event(CallEventType.TRANSFERRED, call, now, old_state)]
-        return []
-    events = [_event(CallEventType.STATE_CHANGED, call, now, old_state)]
+            events.append(new_call_event(CallEventType.TRANSFERRED, call, now, old_state, None, None, "", False))
+        return
+    events.append(new_call_event(CallEventType.STATE_CHANGED, call, now, old_state, None, None, "", False))
+    kind: CallEventType | None = None
     if new_state is CallState.CONNECTED:
         if not previous.answered:
-            events.append(_event(CallEventType.ANSWERED, call, now, old_state))
+            kind = CallEventType.ANSWERED
         elif old_state in HELD_STATES:
-            events.append(_event(CallEventType.RESUMED, call, now, old_state))
+            kind = CallEventType.RESUMED
     elif new_state in HELD_STATES and old_state not in HELD_STATES:
-        events.append(_event(CallEventType.HELD, call, now, old_state))
-    return events
+        kind = CallEventType.HELD
+    if kind is not None:
+        events.append(new_call_event(kind, call, now, old_state, None, None, "", False))
 
 
 def end_events(
@@ -261,10 +282,25 @@ def end_events(
     whose caller hung up (not dropped by this end). A reconciled end (found gone after a reconnect) says neither,
     as nobody knows who ended it.
     """
-    previous_state = call.state
     events: list[CallEvent] = []
+    _end_events(events, call, now, reason, this_end_dropped, description, reconciled, transferred)
+    return events
+
+
+def _end_events(
+    events: list[CallEvent],
+    call: Call,
+    now: float,
+    reason: int | None,
+    this_end_dropped: bool | None,
+    description: str,
+    reconciled: bool,
+    transferred: bool,
+) -> None:
+    """:func:`end_events`, appended to ``events``."""
+    previous_state = call.state
     if transferred:
-        events.append(_event(CallEventType.TRANSFERRED, call, now, previous_state))
+        events.append(new_call_event(CallEventType.TRANSFERRED, call, now, previous_state, None, None, "", False))
     events.append(
         new_call_event(
             CallEventType.ENDED, call, now, previous_state, reason, this_end_dropped, description, reconciled
@@ -278,7 +314,6 @@ def end_events(
             kind = CallEventType.ABANDONED
         if kind is not None:
             events.append(new_call_event(kind, call, now, previous_state, reason, this_end_dropped, description, False))
-    return events
 
 
 def apply_call_control(
@@ -296,36 +331,28 @@ def apply_call_control(
     """
     events: list[CallEvent] = []
     for info in notify.callinfo:
-        previous = calls.get(info.callid)
-        if previous is not None and previous.gcid and info.gcid and previous.gcid != _gcid(info.gcid):
+        call_id = info.callid
+        gcid = _gcid(info.gcid)
+        previous = calls.get(call_id)
+        if previous is not None and previous.gcid and gcid and previous.gcid != gcid:
             # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
             # gone, this is a new one.
-            events.extend(end_events(previous, now, reconciled=True))
+            _end_events(events, previous, now, None, None, "", True, False)
             previous = None
-        call = call_from_info(info, owner, owner_guid, previous, now, on_unknown)
-        calls[info.callid] = call
+        call = calls[call_id] = _call(info, call_id, gcid, owner, owner_guid, previous, now, on_unknown)
         if previous is None or previous.state is not call.state or call.state is CallState.CONNECTED:
-            events.extend(snapshot_events(previous, call, now))
-    calllost = notify.calllost
-    if calllost:
+            _snapshot_events(events, previous, call, now)
+    if calllost := notify.calllost:
         pending_transfer = {
             lost.callid
             for lost in calllost
             if (known := calls.get(lost.callid)) is not None and known.state is CallState.ONHOLDPENDTRANSFER
         }
         for lost in calllost:
-            ended = calls.pop(lost.callid, None)
+            call_id = lost.callid
+            ended = calls.pop(call_id, None)
             if ended is None:
                 continue
-            transferred = lost.callid in pending_transfer or ended.related_call_id in pending_transfer
-            events.extend(
-                end_events(
-                    ended,
-                    now,
-                    reason=lost.reason,
-                    this_end_dropped=lost.thisenddropped,
-                    description=lost.description,
-                    transferred=transferred,
-                )
-            )
+            transferred = call_id in pending_transfer or ended.related_call_id in pending_transfer
+            _end_events(events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred)
     return events

@@ -16,7 +16,7 @@ import logging
 import random
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final
@@ -122,6 +122,13 @@ class SubscriptionKind(StrEnum):
     QUEUE = "queue"
     PARK = "park"
     PRESENCE = "presence"
+
+
+_CALL_OWNERS: Final = {  # the owner of the calls a subscription reports
+    SubscriptionKind.USER: Subsystem.USER,
+    SubscriptionKind.QUEUE: Subsystem.QUEUE,
+    SubscriptionKind.PARK: Subsystem.PARK,
+}
 
 
 @dataclass(slots=True, eq=False)
@@ -423,6 +430,7 @@ class IPOfficeClient:
             connect_timeout=self.connect_timeout,
             stats=self._stats,
             on_message=self._on_message,
+            on_notify=self._on_notify,
             on_lost=self._on_lost,
         )
         self._conn = conn
@@ -957,13 +965,7 @@ class IPOfficeClient:
         if sub.unconfirmed:
             for info in notify.callinfo:
                 sub.unconfirmed.discard(info.callid)
-        owner = (
-            Subsystem.USER
-            if sub.kind is SubscriptionKind.USER
-            else Subsystem.QUEUE
-            if sub.kind is SubscriptionKind.QUEUE
-            else Subsystem.PARK
-        )
+        owner = _CALL_OWNERS[sub.kind]
         events = apply_call_control(calls, notify, owner, sub.key, time.time(), self._unknown_value)
         self._after_calls(sub, events)
 
@@ -1092,22 +1094,25 @@ class IPOfficeClient:
             _call(listener, connected)
 
     def _emit_user(self, user: User) -> None:
-        for key in (user.guid, None):
-            for listener in list(self._user_listeners.get(key, ())):
-                _call(listener, user)
+        listeners = self._user_listeners
+        if own := listeners.get(user.guid):
+            _call_each(own, user)
+        if anyone := listeners.get(None):
+            _call_each(anyone, user)
 
     def _emit_queue(self, queue: Queue) -> None:
-        for key in (queue.guid, None):
-            for listener in list(self._queue_listeners.get(key, ())):
-                _call(listener, queue)
+        listeners = self._queue_listeners
+        if own := listeners.get(queue.guid):
+            _call_each(own, queue)
+        if anyone := listeners.get(None):
+            _call_each(anyone, queue)
 
     def _emit_calls(self, events: list[CallEvent]) -> None:
         if not events or not self._call_listeners:
             return
-        listeners = list(self._call_listeners)
+        listeners = tuple(self._call_listeners)  # the same listeners for every event of the notify
         for event in events:
-            for listener in listeners:
-                _call(listener, event)
+            _call_each(listeners, event)
 
     # --- lower-level subscriptions ---------------------------------------------------------------------------
 
@@ -1682,7 +1687,25 @@ def _call(listener: Callable[..., object], *args: object) -> None:
     except Exception:
         _LOGGER.exception("MTCTI-3 listener %r failed", listener)
         return
-    if result is not None and isinstance(result, Awaitable):  # pragma: no cover - listeners are plain functions
+    if result is not None:
+        _returned(listener, result)
+
+
+def _call_each[T](listeners: Sequence[Callable[[T], object]], argument: T) -> None:
+    """:func:`_call` of each listener (a copy of the list: one may remove itself) with one argument, inlined."""
+    for listener in tuple(listeners):
+        try:
+            result = listener(argument)
+        except Exception:
+            _LOGGER.exception("MTCTI-3 listener %r failed", listener)
+            continue
+        if result is not None:
+            _returned(listener, result)
+
+
+def _returned(listener: Callable[..., object], result: object) -> None:
+    """A listener returned something: an awaitable is a mistake (closed, logged); anything else is ignored."""
+    if isinstance(result, Awaitable):  # pragma: no cover - listeners are plain functions
         _LOGGER.warning("MTCTI-3 listener %r returned an awaitable; listeners must be plain functions", listener)
         if asyncio.iscoroutine(result):
             result.close()

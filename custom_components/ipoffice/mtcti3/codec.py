@@ -76,23 +76,70 @@ def unframe(data: bytes, subprotocol: Subprotocol = Subprotocol.FRAMED) -> bytes
     return bytes(data[4:])
 
 
-def decode_message(data: bytes, subprotocol: Subprotocol = Subprotocol.FRAMED) -> pb.Message:
-    """Decode one websocket message into a :class:`Message`.
+def decode_frame(data: bytes, subprotocol: Subprotocol = Subprotocol.FRAMED) -> tuple[pb.Message, str]:
+    """Decode one websocket message into a :class:`Message` and the name of its payload (``WhichOneof``).
 
     Raises a :class:`FrameError` subclass that names the problem: a short frame, a wrong header, a payload that is
     not a protocol buffer ``Message``, or a ``Message`` with no payload this schema knows (for example one that a
     newer IP Office sends with a payload number unknown here). Never raises anything else for any input.
     """
-    payload = unframe(data, subprotocol)
+    if subprotocol is Subprotocol.UNFRAMED:
+        payload = bytes(data)
+    elif data[:4] == FRAME_HEADER:  # the common case first; unframe names what is wrong otherwise
+        payload = data[4:]
+    else:
+        payload = unframe(data, subprotocol)
     message = pb.Message()
     try:
         message.ParseFromString(payload)
     except (DecodeError, RecursionError, ValueError) as err:
         raise PayloadDecodeError(f"payload of {len(payload)} bytes is not an MTCTI-3 Message: {err}", data) from err
-    if message.WhichOneof("payload") is None:
+    kind = message.WhichOneof("payload")
+    if kind is None:
         raise EmptyMessageError(
             f"Message of {len(payload)} bytes carries no known payload"
             + (" (unknown fields only)" if payload else " (empty)"),
             data,
         )
-    return message
+    return message, kind
+
+
+def decode_message(data: bytes, subprotocol: Subprotocol = Subprotocol.FRAMED) -> pb.Message:
+    """Decode one websocket message into a :class:`Message` (see :func:`decode_frame` for the errors)."""
+    return decode_frame(data, subprotocol)[0]
+
+
+_NOTIFYACK_TAG: Final = bytes(((pb.Message.DESCRIPTOR.fields_by_name["notifyack"].number << 3) | 2,))
+"""The key of ``Message.notifyack`` (field 9, length-delimited): 0x4A."""
+_SUBSCRIBE_ID_TAG: Final = b"\x08"  # NotifyAck.subscribe_id: field 1, varint
+_NOTIFY_ID_TAG: Final = b"\x10"  # NotifyAck.notify_id: field 2, varint
+_FRAMED_NOTIFYACK: Final = FRAME_HEADER + _NOTIFYACK_TAG
+_VARINTS: Final = tuple(bytes((n,)) for n in range(0x80))
+
+
+def _varint(value: int) -> bytes:
+    """The protobuf varint of an int32 (a negative one takes ten octets, as protobuf encodes it)."""
+    if 0 <= value < 0x80:
+        return _VARINTS[value]
+    if 0 < value < 0x4000:
+        return bytes((value & 0x7F | 0x80, value >> 7))
+    value &= 0xFFFFFFFFFFFFFFFF
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def encode_notify_ack(subscribe_id: int, notify_id: int, subprotocol: Subprotocol = Subprotocol.FRAMED) -> bytes:
+    """``encode_message`` of ``Message(notifyack=NotifyAck(subscribe_id, notify_id))``, built without protobuf.
+
+    The same octets as protobuf serializes (fields in number order, zero fields left out), in half the time: one
+    NotifyAck answers every notify, so this is on the per-notify path.
+    """
+    body = (_SUBSCRIBE_ID_TAG + _varint(subscribe_id) if subscribe_id else b"") + (
+        _NOTIFY_ID_TAG + _varint(notify_id) if notify_id else b""
+    )
+    header = _FRAMED_NOTIFYACK if subprotocol is Subprotocol.FRAMED else _NOTIFYACK_TAG
+    return b"".join((header, _VARINTS[len(body)], body))  # a body is at most 22 octets

@@ -4,6 +4,12 @@ One :class:`Connection` is one websocket. It owns a reader task that decodes eve
 that carries a notify_id with its NotifyAck *before* handing the message on, resolves RequestResponse and
 GeneralData futures, and skips (logs and counts) whatever does not decode. When the socket dies every pending
 request fails with :class:`NotConnectedError` and the owner's ``on_lost`` callback runs once.
+
+The spec wants one NotifyAck per notify (IP Office sends a subscription's next notify once the last is acked).
+On an aiohttp websocket the acks of the notifies handled in one event loop iteration (all that one read delivered)
+are written together, as that many websocket frames in one write to the transport (one TLS record and one
+``socket.send`` instead of one each), at the end of the iteration; any other message this connection sends first
+writes the acks still waiting, so on the wire each ack still comes before anything sent after its notify.
 """
 
 from __future__ import annotations
@@ -11,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 import aiohttp
 from google.protobuf import text_format
 
-from .codec import FrameError, Subprotocol, decode_message, encode_message
+from .codec import FrameError, Subprotocol, decode_frame, encode_message, encode_notify_ack
 from .const import PATH
 from .errors import (
     AuthenticationError,
@@ -131,6 +138,59 @@ def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
     return " ".join([*(f"{name}: {value}" for name, value in hexed), body]).strip()
 
 
+class _FrameWriter:
+    """Writes several small binary websocket frames with one write to the websocket's transport.
+
+    aiohttp writes one frame per ``send_bytes`` (one TLS record and one ``socket.send`` each); this writes the
+    NotifyAcks of one loop iteration together. It reaches into aiohttp's frame writer (``_writer``: its transport,
+    whether it masks and whether it compresses): :meth:`of` returns None when that is not there as expected (a
+    stand-in socket, another aiohttp), and the connection then sends each ack through ``send_bytes``.
+    """
+
+    MAX_PAYLOAD: Final = 125  # one length octet; a NotifyAck is at most 28
+
+    def __init__(self, transport: asyncio.WriteTransport) -> None:
+        self._transport = transport
+        # RFC 6455 wants a fresh masking key per frame; not a secret (aiohttp masks with random.Random too)
+        self._random_bits = random.Random().getrandbits  # noqa: S311
+
+    @classmethod
+    def of(cls, ws: object) -> _FrameWriter | None:
+        """The writer of an aiohttp client websocket (masked, not compressed), or None."""
+        writer = getattr(ws, "_writer", None)
+        transport = getattr(writer, "transport", None)
+        if getattr(writer, "use_mask", None) is not True or getattr(writer, "compress", None) != 0:
+            return None
+        if not isinstance(transport, asyncio.WriteTransport):
+            return None
+        return cls(transport)
+
+    def write(self, payloads: list[bytes]) -> None:
+        """Write each payload as one final, masked binary frame (RFC 6455 5.2), all in one transport write.
+
+        Each frame is built as one integer: FIN + opcode 2, MASK + length, the 32-bit key, then the payload XOR
+        the key repeated (``_KEY_REPEAT``) and cut to the payload's length (``_KEY_CUT``).
+        """
+        if self._transport.is_closing():
+            raise ConnectionResetError("the websocket's transport is closing")
+        random_bits = self._random_bits
+        frames: list[bytes] = []
+        for payload in payloads:
+            size = len(payload)
+            if size > self.MAX_PAYLOAD:
+                raise ValueError(f"a frame of {size} octets is too long to batch")
+            key = random_bits(32)
+            masked = int.from_bytes(payload) ^ (key * _KEY_REPEAT[size]) >> _KEY_CUT[size]
+            frames.append((((0x8280 | size) << 32 | key) << (8 * size) | masked).to_bytes(size + 6))
+        self._transport.write(b"".join(frames))
+
+
+_KEY_REPEAT: Final = tuple(sum(1 << (32 * i) for i in range((size + 3) // 4)) for size in range(126))
+"""Per payload length: the multiplier that repeats a 32-bit key to cover it."""
+_KEY_CUT: Final = tuple(8 * (-size % 4) for size in range(126))
+"""Per payload length: the bits to drop from the repeated key (its last repetition's surplus)."""
+
+
 def _http_error(status: int, host: str, port: int) -> Exception:
     """The typed error of a refused websocket upgrade."""
     if status == 401:
@@ -162,8 +222,13 @@ class Connection:
         on_message: Callable[[pb.Message], None],
         on_lost: Callable[[str], None],
         heartbeat: float | None = None,
+        on_notify: Callable[[pb.Notify], None] | None = None,
     ) -> None:
-        """Wrap an open websocket; call :meth:`start` to begin reading (and pinging every ``heartbeat`` s)."""
+        """Wrap an open websocket; call :meth:`start` to begin reading (and pinging every ``heartbeat`` s).
+
+        Notifies go to ``on_notify`` (after their NotifyAck) when given, else, as every other message that is not a
+        response, to ``on_message``.
+        """
         self._ws = ws
         self._heartbeat = heartbeat
         self._pinger: asyncio.Task[None] | None = None
@@ -172,12 +237,13 @@ class Connection:
         self.subprotocol = subprotocol
         self.stats = stats
         self._on_message = on_message
+        self._on_notify = on_notify
         self._on_lost = on_lost
         self._pending: dict[int, asyncio.Future[pb.RequestResponse]] = {}
         self._data: dict[int, asyncio.Future[pb.GeneralData]] = {}
         self._next_id = 1
-        self._ack = pb.Message()
-        self._ack_body = self._ack.notifyack
+        self._frames = _FrameWriter.of(ws)  # None: each NotifyAck is sent on its own
+        self._acks: list[bytes] = []  # NotifyAcks to write at the end of this loop iteration
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self.closed = False
@@ -200,6 +266,7 @@ class Connection:
         stats: ClientStats,
         on_message: Callable[[pb.Message], None],
         on_lost: Callable[[str], None],
+        on_notify: Callable[[pb.Notify], None] | None = None,
     ) -> Connection:
         """Open the websocket and map every failure to a typed error (never showing the password)."""
         url = f"wss://{host}:{port}{PATH}"
@@ -246,7 +313,7 @@ class Connection:
             raise ProtocolError(
                 f"{host}:{port} answered with websocket subprotocol {ws.protocol!r}, not {subprotocol.value!r}"
             )
-        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None)
+        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None, on_notify)
 
     def start(self) -> None:
         """Start the reader task (and the heartbeat)."""
@@ -287,6 +354,8 @@ class Connection:
         """Send one message (NotConnectedError when the socket is gone)."""
         if self.closed or self._ws.closed:
             raise NotConnectedError("the MTCTI-3 connection is closed")
+        if self._acks:
+            self._flush_acks()  # the acks of the notifies handled before this message go first
         trace("send", message)
         try:
             await self._ws.send_bytes(encode_message(message, self.subprotocol))
@@ -346,7 +415,8 @@ class Connection:
             async for frame in self._ws:
                 self._last_rx = loop.time()
                 if frame.type is aiohttp.WSMsgType.BINARY:
-                    await self._handle_frame(frame.data)
+                    if (unbatched_ack := self._receive(frame.data)) is not None:
+                        await unbatched_ack
                 elif frame.type is aiohttp.WSMsgType.PING:
                     with contextlib.suppress(ConnectionError, RuntimeError, aiohttp.ClientError):
                         await self._ws.pong(frame.data)
@@ -374,44 +444,94 @@ class Connection:
             self._lost(reason)
 
     async def _handle_frame(self, data: bytes) -> None:
+        """Handle one binary websocket message (what the reader does with each)."""
+        if (unbatched_ack := self._receive(data)) is not None:
+            await unbatched_ack
+
+    def _receive(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """Handle one binary websocket message, synchronously where the NotifyAck is batched.
+
+        Returns a coroutine to await when a notify's ack has to be sent on its own first (no frame writer): it
+        sends the ack, then hands the notify on. None: the frame is handled.
+        """
         stats = self.stats
         stats.frames_in += 1
         try:
-            message = decode_message(data, self.subprotocol)
+            message, kind = decode_frame(data, self.subprotocol)
         except FrameError as err:
             stats.bad_frames += 1
             _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
-            return
-        trace("recv", message)
-        kind = message.WhichOneof("payload")
+            return None
+        tracing = _TRACE.isEnabledFor(logging.DEBUG)
+        if tracing:
+            trace("recv", message)
         if kind == "notify":
             stats.notifies += 1
             notify = message.notify
-            if notify.notify_id:
-                # One NotifyAck message reused (it is serialized before the await): no allocation per notify.
-                ack = self._ack
-                body = self._ack_body
-                body.subscribe_id = notify.subscribe_id
-                body.notify_id = notify.notify_id
-                try:
-                    await self.send(ack)
-                except NotConnectedError:
-                    return
-                stats.acks += 1
+            notify_id = notify.notify_id
+            if notify_id:
+                if self.closed or self._ws.closed:
+                    return None
+                subscribe_id = notify.subscribe_id
+                if tracing:
+                    trace("send", pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)))
+                frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
+                if self._frames is None:
+                    return self._ack_then_hand_on(frame, message)
+                if not self._acks:  # written at the end of this loop iteration, with the others
+                    asyncio.get_running_loop().call_soon(self._flush_acks)
+                self._acks.append(frame)
+            self._hand_on(message, kind)
         elif kind == "response":
             future = self._pending.pop(message.response.requestid, None)
             if future is not None and not future.done():
                 future.set_result(message.response)
-            return
         elif kind == "generaldata":
             data_future = self._data.get(message.generaldata.responseid)
             if data_future is not None and not data_future.done():
                 data_future.set_result(message.generaldata)
-            return
+        else:
+            self._hand_on(message, kind)
+        return None
+
+    def _hand_on(self, message: pb.Message, kind: str) -> None:
+        """Give a message to the owner: a notify to ``on_notify`` if there is one, else to ``on_message``."""
         try:
-            self._on_message(message)
+            if kind == "notify" and self._on_notify is not None:
+                self._on_notify(message.notify)
+            else:
+                self._on_message(message)
         except Exception:
             _LOGGER.exception("Failed to handle MTCTI-3 %s message; skipped", kind)
+
+    async def _ack_then_hand_on(self, frame: bytes, message: pb.Message) -> None:
+        if await self._send_ack(frame):
+            self._hand_on(message, "notify")
+
+    async def _send_ack(self, frame: bytes) -> bool:
+        """Send one NotifyAck on its own (no frame writer to batch on); False: the connection is gone."""
+        try:
+            await self._ws.send_bytes(frame)
+        except ConnectionError, RuntimeError, aiohttp.ClientError:
+            return False
+        self.stats.frames_out += 1
+        self.stats.acks += 1
+        return True
+
+    def _flush_acks(self) -> None:
+        """Write the NotifyAcks queued in this iteration, in one write (a closed connection drops them)."""
+        acks = self._acks
+        if not acks or self._frames is None:
+            return
+        self._acks = []
+        if self.closed or self._ws.closed:  # (aiohttp marks it closed before it writes its close frame)
+            return
+        try:
+            self._frames.write(acks)
+        except ConnectionError, RuntimeError:
+            return  # the reader sees the connection go
+        self.stats.frames_out += len(acks)
+        self.stats.acks += len(acks)
 
     def _lost(self, reason: str) -> None:
         if self._pinger is not None and self._pinger is not asyncio.current_task():

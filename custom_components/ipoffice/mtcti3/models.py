@@ -323,6 +323,9 @@ def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
     return make
 
 
+new_party: Callable[[str, str, int], Party] = _positional_constructor(Party)
+"""``Party(number, name, nametype)`` built fast."""
+
 new_call: Callable[..., Call] = _positional_constructor(Call)
 """``Call(*values)`` with every field positional, in field order, built fast (the client's per-snapshot path)."""
 
