@@ -295,7 +295,7 @@ class DemoStack:
         """Start ``python -m simulator`` (with traffic if asked, and its admin interface) and read where it listens."""
         self.demo_dir.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "simulator", "--port", "0", "--admin-port", "-1"]
-        argv += ["--user", self.sim_username, "--password", self.sim_password]
+        argv += [f"--user={self.sim_username}", f"--password={self.sim_password}"]  # a secret may start with "-"
         if self.traffic:
             argv.append("--traffic")
         if self.generate:

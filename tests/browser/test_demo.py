@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from demo.run import ROOT, free_port, port_in_use
+from custom_components.ipoffice.mtcti3 import IPOfficeClient, TLSMode
+from demo.run import ROOT, DemoStack, free_port, port_in_use
 
 from .conftest import require
 
@@ -104,3 +105,20 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path, socket_enabled: None) -> N
     assert not port_in_use(port)
     assert not processes_using(tmp_path)
     assert not port_in_use(sim_port)
+
+
+async def test_demo_simulator_takes_any_secret(tmp_path: Path, socket_enabled: None) -> None:
+    """The demo's random service-user password may start with "-" (``secrets.token_urlsafe``): the simulator still
+    starts with it and accepts it (it was once read as an option, one demo start in 64 failed)."""
+    stack = DemoStack(demo_dir=tmp_path, traffic=False, sim_password="-Looks_like-an-option")
+    try:
+        info = await stack.start_simulator()
+        client = IPOfficeClient(
+            "127.0.0.1", stack.sim_username, "-Looks_like-an-option", port=info.port, tls=TLSMode.PINNED,
+            fingerprint=info.fingerprint, reconnect=False,
+        )  # fmt: skip
+        await client.connect()
+        assert client.connected
+        await client.disconnect()
+    finally:
+        await stack.stop()
