@@ -84,7 +84,8 @@ async def test_probe_end_to_end(sim: Simulator) -> None:
     assert "ended" in events
     assert "missed" in events
     assert kinds[-1] == "stats"
-    assert "recv sub=" in stderr
+    assert "recv 127.0.0.1:" in stderr
+    assert " sub=" in stderr
     assert PASSWORD not in stderr
 
 

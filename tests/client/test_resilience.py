@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import pytest
 
@@ -261,8 +262,8 @@ async def test_trace_logs_messages_without_secrets(
     caplog.set_level(logging.DEBUG, logger=TRACE_LOGGER_NAME)
     await make_client(users=[], queues=[])
     text = "\n".join(r.getMessage() for r in caplog.records if r.name == TRACE_LOGGER_NAME)
-    assert "send sub=1 subscribe {" in text
-    assert "recv sub=1 notify {" in text
+    assert re.search(r"send 127\.0\.0\.1:\d+ sub=1 subscribe \{", text)
+    assert re.search(r"recv 127\.0\.0\.1:\d+ sub=1 notify \{", text)
     assert "notifyack" in text
     assert "generalcmd" in text
     assert PASSWORD not in caplog.text

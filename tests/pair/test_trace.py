@@ -24,7 +24,8 @@ from simulator import Simulator
 from .conftest import PASSWORD, USERNAME, entry_data
 
 ROOT = Path(__file__).resolve().parents[2]
-LINE = re.compile(r"^t=(\d+\.\d{3}) \+(\d+\.\d{3})s (send|recv) sub=(\d+) (\w+) \{.*\}$")
+NOTIFY_AND_ACK = (("recv", "notify"), ("send", "notifyack"))
+LINE = re.compile(r"^t=(\d+\.\d{3}) \+(\d+\.\d{3})s (send|recv) (127\.0\.0\.1:\d+) sub=(\d+) (\w+) \{.*\}$")
 
 
 def _secrets() -> list[str]:
@@ -54,15 +55,19 @@ async def test_trace_with_debug_logging(hass: HomeAssistant, sim: Simulator, cap
     assert times == sorted(times)  # t= counts from the first traced message and only grows
     # Every notify of the simulator is traced exactly once, and so is each ack of it.
     notifies = Counter(
-        (m[1], m[2]) for line in lines if (m := re.search(r"recv sub=(\d+) notify \{.*notify_id: (\d+)", line))
+        (m[1], m[2]) for line in lines if (m := re.search(r"recv [\d.:]+ sub=(\d+) notify \{.*notify_id: (\d+)", line))
     )
     acks = Counter(
-        (m[1], m[2]) for line in lines if (m := re.search(r"send sub=(\d+) notifyack \{.*notify_id: (\d+)", line))
+        (m[1], m[2])
+        for line in lines
+        if (m := re.search(r"send [\d.:]+ sub=(\d+) notifyack \{.*notify_id: (\d+)", line))
     )
     assert notifies
     assert max(notifies.values()) == 1
     assert acks == notifies
-    assert any(" send sub=0 generalcmd {" in line for line in lines)  # a message outside any subscription
+    assert any(
+        f" send 127.0.0.1:{sim.port} sub=0 generalcmd {{" in line for line in lines
+    )  # a message outside any subscription
     assert any("callinfo" in line or "calllost" in line for line in lines)
     for secret in _secrets():
         assert secret not in caplog.text
@@ -101,7 +106,9 @@ async def test_probe_trace_on_old_release(old_sim: Simulator) -> None:
     assert lines[0]["version"] is None
     traced = [line for line in stderr.splitlines() if TRACE_LOGGER_NAME in line]
     assert traced
-    assert all(re.search(r": t=\d+\.\d{3} \+\d+\.\d{3}s (send|recv) sub=\d+ ", line) for line in traced)
+    assert all(
+        re.search(r": t=\d+\.\d{3} \+\d+\.\d{3}s (send|recv) 127\.0\.0\.1:\d+ sub=\d+ ", line) for line in traced
+    )
     assert any("getversioninfo" in line for line in traced)
     assert not any("requestresponse" in line for line in traced)  # 11.0.4.2 sends none
     for secret in _secrets():

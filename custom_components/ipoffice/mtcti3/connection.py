@@ -84,11 +84,12 @@ def subscribe_id_of(message: pb.Message) -> int:
 _TRACE_CLOCK: list[float] = []  # [start, last]: monotonic times of the first and the latest traced message
 
 
-def trace(direction: str, message: pb.Message) -> None:
+def trace(direction: str, message: pb.Message, peer: str = "") -> None:
     """Log ``message`` in protobuf text format when the trace logger is enabled for DEBUG.
 
     Each line carries ``t=`` seconds since the first traced message, ``+`` the seconds since the previous one, the
-    direction and the subscription (SysMonitor's view). Only messages are traced, never the websocket handshake
+    direction, the IP Office (``host:port``: a resilient pair has two connections) and the subscription
+    (SysMonitor's view). Only messages are traced, never the websocket handshake
     that carries the Authorization header; authorization codes show as ``***``, guids and gcids in hex.
     """
     if _TRACE.isEnabledFor(logging.DEBUG):
@@ -98,10 +99,11 @@ def trace(direction: str, message: pb.Message) -> None:
         start, last = _TRACE_CLOCK
         _TRACE_CLOCK[1] = now
         _TRACE.debug(
-            "t=%.3f +%.3fs %s sub=%d %s",
+            "t=%.3f +%.3fs %s %s sub=%d %s",
             now - start,
             now - last,
             direction,
+            peer or "-",
             subscribe_id_of(message),
             text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format),
         )
@@ -223,6 +225,7 @@ class Connection:
         on_lost: Callable[[str], None],
         heartbeat: float | None = None,
         on_notify: Callable[[pb.Notify], None] | None = None,
+        peer: str = "",
     ) -> None:
         """Wrap an open websocket; call :meth:`start` to begin reading (and pinging every ``heartbeat`` s).
 
@@ -230,6 +233,7 @@ class Connection:
         response, to ``on_message``.
         """
         self._ws = ws
+        self.peer = peer  # host:port, for the trace
         self._heartbeat = heartbeat
         self._pinger: asyncio.Task[None] | None = None
         self._last_rx = 0.0
@@ -313,7 +317,7 @@ class Connection:
             raise ProtocolError(
                 f"{host}:{port} answered with websocket subprotocol {ws.protocol!r}, not {subprotocol.value!r}"
             )
-        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None, on_notify)
+        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None, on_notify, f"{host}:{port}")
 
     def start(self) -> None:
         """Start the reader task (and the heartbeat)."""
@@ -356,7 +360,7 @@ class Connection:
             raise NotConnectedError("the MTCTI-3 connection is closed")
         if self._acks:
             self._flush_acks()  # the acks of the notifies handled before this message go first
-        trace("send", message)
+        trace("send", message, self.peer)
         try:
             await self._ws.send_bytes(encode_message(message, self.subprotocol))
         except (ConnectionError, RuntimeError, aiohttp.ClientError) as err:
@@ -464,7 +468,7 @@ class Connection:
             return None
         tracing = _TRACE.isEnabledFor(logging.DEBUG)
         if tracing:
-            trace("recv", message)
+            trace("recv", message, self.peer)
         if kind == "notify":
             stats.notifies += 1
             notify = message.notify
@@ -474,7 +478,11 @@ class Connection:
                     return None
                 subscribe_id = notify.subscribe_id
                 if tracing:
-                    trace("send", pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)))
+                    trace(
+                        "send",
+                        pb.Message(notifyack=pb.NotifyAck(subscribe_id=subscribe_id, notify_id=notify_id)),
+                        self.peer,
+                    )
                 frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
                 if self._frames is None:
                     return self._ack_then_hand_on(frame, message)
