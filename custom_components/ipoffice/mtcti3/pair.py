@@ -208,11 +208,11 @@ class PairClient:
         return self._active.parked_calls
 
     def queue_calls(self, guid: str) -> list[tuple[str, Call]]:
-        """The calls queueing on a queue, on each connected system, tagged "primary" or "secondary"."""
+        """The calls queueing on a queue, on each system that shows them (connected, reconciled), tagged by system."""
         return [
             (self.name_of(client), call)
             for client in (self.primary, self.secondary)
-            if client.connected and (queue := client.queues.get(guid)) is not None
+            if self._shows_calls(client) and (queue := client.queues.get(guid)) is not None
             for call in queue.calls.values()
         ]
 
@@ -276,16 +276,21 @@ class PairClient:
     def _other(self, client: IPOfficeClient) -> IPOfficeClient:
         return self.secondary if client is self.primary else self.primary
 
+    def _shows_calls(self, client: IPOfficeClient) -> bool:
+        """Whether the queue calls of ``client`` are shown: it is connected and has reconciled its calls."""
+        return client.connected and self.name_of(client) not in self._resyncs
+
     def _merge_queue(self, guid: str) -> Queue | None:
-        """Rebuild the shown queue ``guid``: the serving system's, with the other connected system's calls too."""
+        """Rebuild the shown queue ``guid``: the serving system's, with the calls of each system that shows them."""
         base = self._active.queues.get(guid)
-        other = self._other(self._active)
-        extra = other.queues.get(guid) if other.connected else None
         if base is None:
             self._queues.pop(guid, None)
             return None
-        if extra is not None and extra.calls:
-            base = replace(base, calls={**extra.calls, **base.calls})
+        other = self._other(self._active)
+        own = self._shows_calls(self._active)
+        extra = other.queues.get(guid) if self._shows_calls(other) else None
+        if not own or (extra is not None and extra.calls):
+            base = replace(base, calls={**(extra.calls if extra else {}), **(base.calls if own else {})})
         self._queues[guid] = base
         return base
 
@@ -342,10 +347,10 @@ class PairClient:
                 self._emit_call(CallEvent(CallEventType.NEW, call, now))
         if client is self.primary and self._active is not self.primary:
             self._switch(self.primary)
-            self._merge_queues()
-            for queue in list(self._queues.values()):
-                self._emit_queue(queue)
-            self._emit_system()
+        self._merge_queues()
+        for queue in list(self._queues.values()):
+            self._emit_queue(queue)
+        self._emit_system()
 
     def _emit_system(self) -> None:
         for listener in list(self._system_listeners):
