@@ -169,6 +169,47 @@ async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entitie
     return notifies / (time.perf_counter() - start), (cpu_seconds() - cpu_start) / max(1, notifies)
 
 
+async def floor_latency(
+    hass: Any, rate: float, seconds: float, events_per: float, writes_per: float, entities: int
+) -> tuple[list[float], GCPauses]:
+    """Home Assistant alone at the offered rate: per notify, ms from when it was due to its event and writes done.
+
+    Notifies are due at the offered rate and handled as they fall due (the loop wakes every millisecond, so the
+    pacing adds at most about 1 ms), with the same events and state writes per notify: the tail Home Assistant has
+    without the integration, its own collector pauses included.
+    """
+    from custom_components.ipoffice.const import EVENT_CALL
+
+    data = {"type": "answered", "owner": "user", "extension": "10001", "call_id": 1, "state": "connected"}
+    attributes = {"friendly_name": "Floor", "state_class": "measurement"}
+    ids = [f"sensor.bench_floor_{index}" for index in range(entities)]
+    latencies: list[float] = []
+    pauses = GCPauses()
+    pauses.recording = True
+    start = time.perf_counter()
+    sent = 0
+    events_due = writes_due = 0.0
+    counter = 0
+    while (now := time.perf_counter()) - start < seconds:
+        due = int((now - start) * rate) + 1  # notify k is due at start + k / rate
+        while sent < due:
+            events_due += events_per
+            writes_due += writes_per
+            while events_due >= 1:
+                hass.bus.async_fire(EVENT_CALL, data)
+                events_due -= 1
+            while writes_due >= 1:
+                counter += 1
+                hass.states.async_set(ids[counter % entities], str(counter), attributes)
+                writes_due -= 1
+            latencies.append(1000 * (time.perf_counter() - (start + sent / rate)))
+            sent += 1
+        await asyncio.sleep(0.001)
+    pauses.close()
+    await hass.async_block_till_done()
+    return latencies, pauses
+
+
 async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float, *, freeze: bool = False) -> Report:
     users = max(500, 2 * calls) if not quick else 60
     report = Report(f"end to end: simulator -> client -> Home Assistant, {calls} concurrent calls, {users} users")
@@ -287,6 +328,20 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
             report.add(Row("latency -> ipoffice_call p50", percentile(to_event, 0.5), "ms"))
             report.add(Row("latency -> ipoffice_call p99", percentile(to_event, 0.99), "ms"))
             report.add(Row("latency -> ipoffice_call max", max(to_event, default=0.0), "ms"))
+            events_per, writes_per = (float(x) for x in report.extra["per notify: events, state writes"].split(", "))
+            floor_lat, floor_pauses = await floor_latency(hass, rate, seconds, events_per, writes_per, entities)
+            report.add(
+                Row(
+                    "floor: Home Assistant alone at that rate, p99",
+                    percentile(floor_lat, 0.99),
+                    "ms",
+                    note=(
+                        f"p50 {percentile(floor_lat, 0.5):.2f} ms, max {max(floor_lat, default=0.0):.0f} ms;"
+                        f" its longest collector pause {floor_pauses.longest[0]:.0f} ms"
+                        f" (generation {floor_pauses.longest[1]})"
+                    ),
+                )
+            )
             slow = [p for p in pauses.pauses if p >= 5.0]
             report.add(
                 Row(
