@@ -184,38 +184,37 @@ def profiled(variable: str) -> Iterator[None]:
 # --- the simulator in a subprocess ------------------------------------------------------------------------------
 
 
-class SimProcess:
-    """``benchmarks/_simproc.py`` in a subprocess: a simulator driven by JSON lines on stdin/stdout.
+class SimulatorChild:
+    """A simulator in a subprocess driven by JSON lines on stdin/stdout: it prints one line of facts when ready,
+    then answers each ``{"cmd": ...}`` line with one line, and ends on ``quit``.
 
     A subprocess keeps the simulator's CPU off the benchmark's event loop and makes its CPU share easy to report.
     """
 
+    stop_timeout = 10.0  # seconds for ``quit`` and for the process to end before it is killed
+
     def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
-        """Wrap a started simulator process."""
+        """Wrap a started simulator process and the facts it printed."""
         self.process = process
         self.port: int = info["port"]
         self.fingerprint: str = info["fingerprint"]
-        self.users: list[str] = info["users"]
-        self.queues: list[str] = info["queues"]
 
-    @classmethod
-    async def start(cls, users: int, queues: int) -> SimProcess:
-        """Start a simulator with a generated system of ``users`` users and ``queues`` queues."""
+    @staticmethod
+    async def spawn(*argv: str, limit: int, timeout: float) -> tuple[asyncio.subprocess.Process, dict[str, Any]]:  # noqa: ASYNC109
+        """Start ``python argv...`` in the repository and read its first line (its facts)."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            str(ROOT / "benchmarks" / "_simproc.py"),
-            str(users),
-            str(queues),
+            *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             cwd=ROOT,
-            limit=64 * 1024 * 1024,
+            limit=limit,
         )
         assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        line = await asyncio.wait_for(process.stdout.readline(), timeout)
         if not line:
             raise RuntimeError("the simulator process did not start")
-        return cls(process, json.loads(line))
+        return process, json.loads(line)
 
     async def command(self, cmd: str, **args: Any) -> dict[str, Any]:
         """Send one command and return its answer."""
@@ -229,19 +228,35 @@ class SimProcess:
         answer: dict[str, Any] = json.loads(line)
         return answer
 
-    async def cpu(self) -> float:
-        """The simulator process's CPU seconds so far."""
-        return float((await self.command("cpu"))["cpu"])
-
     async def stop(self) -> None:
-        """Stop the simulator process."""
+        """Stop the simulator process (killed when it does not end in time)."""
         with contextlib.suppress(RuntimeError, ConnectionError):
-            await asyncio.wait_for(self.command("quit"), 10)
+            await asyncio.wait_for(self.command("quit"), self.stop_timeout)
         try:
-            await asyncio.wait_for(self.process.wait(), 10)
+            await asyncio.wait_for(self.process.wait(), self.stop_timeout)
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
+
+
+class SimProcess(SimulatorChild):
+    """``benchmarks/_simproc.py`` in a subprocess: a generated system, load and CPU commands."""
+
+    def __init__(self, process: asyncio.subprocess.Process, info: dict[str, Any]) -> None:
+        """Wrap a started simulator process."""
+        super().__init__(process, info)
+        self.users: list[str] = info["users"]
+        self.queues: list[str] = info["queues"]
+
+    @classmethod
+    async def start(cls, users: int, queues: int) -> SimProcess:
+        """Start a simulator with a generated system of ``users`` users and ``queues`` queues."""
+        script = str(ROOT / "benchmarks" / "_simproc.py")
+        return cls(*await cls.spawn(script, str(users), str(queues), limit=64 * 1024 * 1024, timeout=60))
+
+    async def cpu(self) -> float:
+        """The simulator process's CPU seconds so far."""
+        return float((await self.command("cpu"))["cpu"])
 
 
 # --- a real Home Assistant in this process ------------------------------------------------------------------------
@@ -331,7 +346,7 @@ def _write_floor(path: Path) -> None:
     )
 
 
-async def add_ipoffice_entry(hass: Any, sim: SimProcess) -> Any:
+async def add_ipoffice_entry(hass: Any, sim: SimulatorChild) -> Any:
     """Add (not set up) a config entry of the integration pinned to the simulator."""
     from homeassistant.config_entries import ConfigEntry
     from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME

@@ -32,12 +32,14 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from _common import SimulatorChild  # noqa: E402 - after the path set-up above
 
 SAMPLE_EVERY = 1.0
 STEP_BURST = 50  # call steps at most per loop turn, so that the simulator's loop stays responsive
@@ -261,57 +263,21 @@ async def child(users: int, queues: int, seed: int) -> None:
 # --- the client side (this process) -------------------------------------------------------------------------------
 
 
-class SimChild:
-    """This script's ``--sim-child`` in a subprocess."""
+class SimChild(SimulatorChild):
+    """This script's ``--sim-child`` in a subprocess (also answers ``truth``)."""
+
+    stop_timeout = 20.0
 
     def __init__(self, process: asyncio.subprocess.Process, facts: dict[str, Any]) -> None:
         """Wrap a started child."""
-        self.process = process
-        self.port: int = facts["port"]
-        self.fingerprint: str = facts["fingerprint"]
+        super().__init__(process, facts)
         self.certificate: str = facts["certificate"]
 
     @classmethod
     async def start(cls, users: int, queues: int, seed: int) -> SimChild:
         """Start the simulator process."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(SCRIPT),
-            "--sim-child",
-            str(users),
-            str(queues),
-            str(seed),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-            limit=256 * 1024 * 1024,
-        )
-        assert process.stdout is not None
-        line = await asyncio.wait_for(process.stdout.readline(), 120)
-        if not line:
-            raise RuntimeError("the simulator process did not start")
-        return cls(process, json.loads(line))
-
-    async def command(self, cmd: str, **args: Any) -> dict[str, Any]:
-        """One command, its answer."""
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        self.process.stdin.write((json.dumps({"cmd": cmd, **args}) + "\n").encode())
-        await self.process.stdin.drain()
-        line = await self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the simulator process ended during {cmd}")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    async def stop(self) -> None:
-        """Stop the process."""
-        try:
-            await asyncio.wait_for(self.command("quit"), 20)
-            await asyncio.wait_for(self.process.wait(), 20)
-        except TimeoutError, RuntimeError, ConnectionError:
-            self.process.kill()
-            await self.process.wait()
+        argv = (str(SCRIPT), "--sim-child", str(users), str(queues), str(seed))
+        return cls(*await cls.spawn(*argv, limit=256 * 1024 * 1024, timeout=120))
 
 
 def modelled(client: Any, guid: str) -> list[Any]:
@@ -391,7 +357,7 @@ async def run(args: Any) -> Any:
 
             hass_cm = home_assistant()
             hass = await hass_cm.__aenter__()
-            await add_ipoffice_entry(hass, cast("Any", sim))  # a SimProcess in shape: port, fingerprint
+            await add_ipoffice_entry(hass, sim)
             await hass.async_block_till_done()
             client = hass.config_entries.async_entries("ipoffice")[0].runtime_data.client
 
