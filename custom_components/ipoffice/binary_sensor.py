@@ -14,7 +14,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .const import PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import IPOfficeSystemEntity, IPOfficeUserEntity
-from .mtcti3 import Queue, User
+from .mtcti3 import User
 
 PARALLEL_UPDATES = 0
 
@@ -85,11 +85,7 @@ async def async_setup_entry(
             for description in USER_BINARY_SENSORS
         )
 
-    @callback
-    def add_queues(queues: list[Queue]) -> None:
-        """Queues have no binary sensors."""
-
-    coordinator.async_register_platform(add_users, add_queues)
+    coordinator.async_register_platform(users=add_users)
 
 
 class IPOfficeConnectivitySensor(IPOfficeSystemEntity, BinarySensorEntity):

@@ -335,14 +335,17 @@ class IPOfficeCoordinator:
         return remove
 
     @callback
-    def async_register_platform(self, users: UsersCallback, queues: QueuesCallback) -> None:
-        """Hand a platform the exposed users and queues now, and each new one as it appears."""
-        self._user_callbacks.append(users)
-        self._queue_callbacks.append(queues)
-        self.entry.async_on_unload(lambda: self._user_callbacks.remove(users))
-        self.entry.async_on_unload(lambda: self._queue_callbacks.remove(queues))
-        users([user for guid, user in self.client.users.items() if self.user_exposed(guid)])
-        queues([queue for guid, queue in self.client.queues.items() if self.queue_exposed(guid)])
+    def async_register_platform(self, users: UsersCallback | None = None, queues: QueuesCallback | None = None) -> None:
+        """Hand a platform the exposed users and queues now, and each new one as it appears (a platform without
+        entities for users or for queues passes no callback for them)."""
+        if users is not None:
+            self._user_callbacks.append(users)
+            self.entry.async_on_unload(lambda: self._user_callbacks.remove(users))
+            users([user for guid, user in self.client.users.items() if self.user_exposed(guid)])
+        if queues is not None:
+            self._queue_callbacks.append(queues)
+            self.entry.async_on_unload(lambda: self._queue_callbacks.remove(queues))
+            queues([queue for guid, queue in self.client.queues.items() if self.queue_exposed(guid)])
 
     @property
     def active_calls(self) -> int:

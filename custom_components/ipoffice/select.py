@@ -8,7 +8,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import IPOfficeConfigEntry
 from .entity import IPOfficeQueueEntity, async_command
-from .mtcti3 import Queue, ServiceMode, User
+from .mtcti3 import Queue, ServiceMode
 
 PARALLEL_UPDATES = 1
 
@@ -29,14 +29,10 @@ async def async_setup_entry(
     coordinator = entry.runtime_data
 
     @callback
-    def add_users(users: list[User]) -> None:
-        """Users have no selects."""
-
-    @callback
     def add_queues(queues: list[Queue]) -> None:
         async_add_entities(IPOfficeServiceModeSelect(coordinator, SERVICE_MODE, queue) for queue in queues)
 
-    coordinator.async_register_platform(add_users, add_queues)
+    coordinator.async_register_platform(queues=add_queues)
 
 
 class IPOfficeServiceModeSelect(IPOfficeQueueEntity, SelectEntity):

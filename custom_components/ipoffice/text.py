@@ -13,7 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import IPOfficeConfigEntry
 from .entity import IPOfficeUserEntity, async_command
-from .mtcti3 import AbsenceMessage, IPOfficeClient, Queue, User, UserFeature
+from .mtcti3 import AbsenceMessage, IPOfficeClient, User, UserFeature
 from .mtcti3.const import ABSENCE_TEXT_MAX, TRANSFER_TARGET_MAX
 
 PARALLEL_UPDATES = 1
@@ -71,11 +71,7 @@ async def async_setup_entry(
             if user.can(description.feature)
         )
 
-    @callback
-    def add_queues(queues: list[Queue]) -> None:
-        """Queues have no texts."""
-
-    coordinator.async_register_platform(add_users, add_queues)
+    coordinator.async_register_platform(users=add_users)
 
 
 class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
