@@ -10,7 +10,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import QUEUE_EVENT_TYPES, USER_EVENT_TYPES
 from .coordinator import IPOfficeConfigEntry
-from .entity import IPOfficeQueueEntity, IPOfficeUserEntity
+from .entity import IPOfficeDeviceEntity, IPOfficeQueueEntity, IPOfficeUserEntity
 from .mtcti3 import Queue, User
 
 PARALLEL_UPDATES = 0
@@ -36,37 +36,29 @@ async def async_setup_entry(
     coordinator.async_register_platform(add_users, add_queues)
 
 
-class IPOfficeUserCallEvent(IPOfficeUserEntity, EventEntity):
+class IPOfficeCallEvent(IPOfficeDeviceEntity, EventEntity):
+    """The calls of a user or a queue, one event per reported moment (see the coordinator's call listeners)."""
+
+    guid: str  # set by the user or queue entity
+
+    def _shown_value(self) -> Any:
+        """Nothing but availability: the state (the last event) is written by ``_on_call`` itself."""
+        return None
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the calls of the user or queue."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
+
+    @callback
+    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
+        self._trigger_event(event_type, details)
+        self.async_write_ha_state()
+
+
+class IPOfficeUserCallEvent(IPOfficeUserEntity, IPOfficeCallEvent):
     """The calls of a user: incoming, outgoing, answered, held, resumed, transferred, ended, missed."""
 
-    def _shown_value(self) -> Any:
-        """Nothing but availability: the state (the last event) is written by ``_on_call`` itself."""
-        return None
 
-    async def async_added_to_hass(self) -> None:
-        """Follow the calls of the user."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
-
-    @callback
-    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
-        self._trigger_event(event_type, details)
-        self.async_write_ha_state()
-
-
-class IPOfficeQueueCallEvent(IPOfficeQueueEntity, EventEntity):
+class IPOfficeQueueCallEvent(IPOfficeQueueEntity, IPOfficeCallEvent):
     """The calls of a queue: queued, answered, abandoned, ended."""
-
-    def _shown_value(self) -> Any:
-        """Nothing but availability: the state (the last event) is written by ``_on_call`` itself."""
-        return None
-
-    async def async_added_to_hass(self) -> None:
-        """Follow the calls of the queue."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
-
-    @callback
-    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
-        self._trigger_event(event_type, details)
-        self.async_write_ha_state()
