@@ -130,6 +130,20 @@ class Probe:
         hass.bus.async_listen(EVENT_STATE_REPORTED, on_write, event_filter=every)
 
 
+# What the floor fires and writes per notify: an ipoffice_call event like the integration's, and a sensor state.
+FLOOR_EVENT = {
+    "type": "answered",
+    "device_id": "0123456789abcdef",
+    "owner": "user",
+    "extension": "10001",
+    "name": "Floor User",
+    "call_id": 1,
+    "direction": "inbound",
+    "state": "connected",
+}
+FLOOR_ATTRIBUTES = {"friendly_name": "Floor", "state_class": "measurement"}
+
+
 async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entities: int) -> tuple[float, float]:
     """Notifies/s Home Assistant alone manages when it fires ``events`` events and writes ``writes`` states.
 
@@ -137,17 +151,7 @@ async def floor_rate(hass: Any, events: int, writes: int, notifies: int, entitie
     """
     from custom_components.ipoffice.const import EVENT_CALL
 
-    data = {
-        "type": "answered",
-        "device_id": "0123456789abcdef",
-        "owner": "user",
-        "extension": "10001",
-        "name": "Floor User",
-        "call_id": 1,
-        "direction": "inbound",
-        "state": "connected",
-    }
-    attributes = {"friendly_name": "Floor", "state_class": "measurement"}
+    data, attributes = FLOOR_EVENT, FLOOR_ATTRIBUTES
     ids = [f"sensor.bench_floor_{index}" for index in range(entities)]
     fire = hass.bus.async_fire
     set_state = hass.states.async_set
@@ -180,8 +184,7 @@ async def floor_latency(
     """
     from custom_components.ipoffice.const import EVENT_CALL
 
-    data = {"type": "answered", "owner": "user", "extension": "10001", "call_id": 1, "state": "connected"}
-    attributes = {"friendly_name": "Floor", "state_class": "measurement"}
+    data, attributes = FLOOR_EVENT, FLOOR_ATTRIBUTES
     ids = [f"sensor.bench_floor_{index}" for index in range(entities)]
     latencies: list[float] = []
     pauses = GCPauses()
