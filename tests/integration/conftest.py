@@ -7,22 +7,19 @@ from typing import Any
 from unittest.mock import PropertyMock, patch
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.ipoffice.const import CONF_FINGERPRINT, CONF_TLS_MODE, DOMAIN, TLS_PINNED
+from custom_components.ipoffice.const import DOMAIN
 from simulator import Simulator, SimulatorConfig
+from tests.hatools import PASSWORD, USERNAME, entity_id, entry_data
 from tests.simtools import guid_of, ignore_refused_handshakes
 
 __all__ = ["PASSWORD", "SYSTEM_ID", "USERNAME", "entity_id", "entry_data", "guid_of", "settle"]
 
 SYSTEM_ID = "ipoffice-test-system"
-USERNAME = "ha"
-PASSWORD = "secret-pass"
 
 
 @pytest.fixture(autouse=True)
@@ -65,19 +62,6 @@ async def sim(hass: HomeAssistant) -> AsyncGenerator[Simulator]:
     await simulator.stop()
 
 
-def entry_data(sim: Simulator, **changes: Any) -> dict[str, Any]:
-    """The data of an entry pinned to the simulator's certificate."""
-    return {
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: sim.port,
-        CONF_USERNAME: USERNAME,
-        CONF_PASSWORD: PASSWORD,
-        CONF_TLS_MODE: TLS_PINNED,
-        CONF_FINGERPRINT: sim.fingerprint,
-        **changes,
-    }
-
-
 @pytest.fixture
 def options() -> dict[str, Any]:
     """The options of the entry (all users and queues)."""
@@ -103,13 +87,6 @@ async def init_integration(hass: HomeAssistant, config_entry: MockConfigEntry) -
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
-
-
-def entity_id(hass: HomeAssistant, platform: str, unique_id: str) -> str:
-    """The entity id of an entity of the integration by its unique id."""
-    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
-    assert found is not None, unique_id
-    return found
 
 
 async def settle(hass: HomeAssistant, sim: Simulator) -> None:

@@ -6,28 +6,24 @@ from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 import pytest
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 
 from custom_components.ipoffice.const import (
-    CONF_FINGERPRINT,
     CONF_SECONDARY_FINGERPRINT,
     CONF_SECONDARY_HOST,
     CONF_SECONDARY_PORT,
     CONF_SECONDARY_TLS_MODE,
-    CONF_TLS_MODE,
     DOMAIN,
     TLS_PINNED,
 )
 from simulator import Simulator, SimulatorConfig
 from simulator.pair import SimulatorPair
 from tests import simtools
+from tests.hatools import PASSWORD, USERNAME, entity_id, entry_data
 from tests.simtools import guid_of, ignore_refused_handshakes
 
-__all__ = ["FAST_TIMEOUT", "PASSWORD", "USERNAME", "entry_data", "guid_of", "pair_data", "wait_for"]
+__all__ = ["FAST_TIMEOUT", "PASSWORD", "USERNAME", "entity_id", "entry_data", "guid_of", "pair_data", "wait_for"]
 
-USERNAME = "ha"
-PASSWORD = "secret-pass"
 OLD_RELEASE = "11.0.4.2"
 FAST_TIMEOUT = 1.0  # seconds a test client waits for a RequestResponse (an 11.0.4.2 system never sends one)
 
@@ -88,19 +84,6 @@ def pair_data(sims: SimulatorPair) -> dict[str, Any]:
             CONF_SECONDARY_FINGERPRINT: sims.secondary.fingerprint,
         },
     )
-
-
-def entry_data(sim: Simulator, **changes: Any) -> dict[str, Any]:
-    """The data of an entry pinned to the simulator's certificate."""
-    return {
-        CONF_HOST: "127.0.0.1",
-        CONF_PORT: sim.port,
-        CONF_USERNAME: USERNAME,
-        CONF_PASSWORD: PASSWORD,
-        CONF_TLS_MODE: TLS_PINNED,
-        CONF_FINGERPRINT: sim.fingerprint,
-        **changes,
-    }
 
 
 async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, message: str = "condition") -> None:  # noqa: ASYNC109

@@ -12,7 +12,6 @@ from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr
-from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
@@ -23,7 +22,7 @@ from custom_components.ipoffice.coordinator import IPOfficeCoordinator
 from custom_components.ipoffice.mtcti3.pair import PairClient
 from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
 
-from .conftest import guid_of, pair_data, wait_for
+from .conftest import entity_id, guid_of, pair_data, wait_for
 
 
 @pytest.fixture
@@ -59,12 +58,6 @@ class Watch:
         return [e["type"] for e in self.calls if e["extension"] == extension and e["gcid"] == gcid]
 
 
-def _entity(hass: HomeAssistant, platform: str, unique_id: str) -> str:
-    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
-    assert found is not None, unique_id
-    return found
-
-
 def _state(hass: HomeAssistant, entity_id: str) -> str:
     state = hass.states.get(entity_id)
     assert state is not None, entity_id
@@ -76,12 +69,12 @@ async def test_failover_and_failback(hass: HomeAssistant, sims: SimulatorPair, e
     coordinator: IPOfficeCoordinator = entry.runtime_data
     system = sims.primary.fingerprint
     alice, sales = guid_of(sims.primary, "2001"), guid_of(sims.primary, "2501")
-    serving = _entity(hass, "sensor", f"{system}_serving_system")
-    connection = _entity(hass, "binary_sensor", f"{system}_connectivity")
-    primary_up = _entity(hass, "binary_sensor", f"{system}_primary_connectivity")
-    waiting = _entity(hass, "sensor", f"{sales}_calls_waiting")
-    dnd = _entity(hass, "switch", f"{alice}_do_not_disturb")
-    phone = _entity(hass, "sensor", f"{alice}_phone_state")
+    serving = entity_id(hass, "sensor", f"{system}_serving_system")
+    connection = entity_id(hass, "binary_sensor", f"{system}_connectivity")
+    primary_up = entity_id(hass, "binary_sensor", f"{system}_primary_connectivity")
+    waiting = entity_id(hass, "sensor", f"{sales}_calls_waiting")
+    dnd = entity_id(hass, "switch", f"{alice}_do_not_disturb")
+    phone = entity_id(hass, "sensor", f"{alice}_phone_state")
     sales_device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, sales), entry.entry_id)
     assert sales_device is not None
     watch = Watch(hass)
@@ -129,9 +122,9 @@ async def test_failover_and_failback(hass: HomeAssistant, sims: SimulatorPair, e
     assert on_secondary.ended
 
     # Nothing the secondary could serve flickered: no user entity went unavailable, DND never went back off.
-    for entity_id, states in watch.states.items():
-        if entity_id not in (primary_up, waiting, serving) and not entity_id.startswith("event."):
-            assert STATE_UNAVAILABLE not in states, (entity_id, states)
+    for entity, states in watch.states.items():
+        if entity not in (primary_up, waiting, serving) and not entity.startswith("event."):
+            assert STATE_UNAVAILABLE not in states, (entity, states)
     assert watch.states[dnd] == ["on"]
     assert watch.states[connection] == []
     # Every queue call was reported once per time it could be seen: the secondary's once, the primary's twice
@@ -147,11 +140,11 @@ async def test_both_down_then_secondary_serves(
     """With both systems down the entities are unavailable; the first system back serves them."""
     system = sims.primary.fingerprint
     alice = guid_of(sims.primary, "2001")
-    phone = _entity(hass, "sensor", f"{alice}_phone_state")
-    connection = _entity(hass, "binary_sensor", f"{system}_connectivity")
-    serving = _entity(hass, "sensor", f"{system}_serving_system")
+    phone = entity_id(hass, "sensor", f"{alice}_phone_state")
+    connection = entity_id(hass, "binary_sensor", f"{system}_connectivity")
+    serving = entity_id(hass, "sensor", f"{system}_serving_system")
     await sims.take_down(SECONDARY)
-    secondary_up = _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")
+    secondary_up = entity_id(hass, "binary_sensor", f"{system}_secondary_connectivity")
     await wait_for(lambda: _state(hass, secondary_up) == "off", message="secondary down")
     assert _state(hass, phone) != STATE_UNAVAILABLE
     await sims.take_down(PRIMARY)
@@ -193,11 +186,11 @@ async def test_secondary_problems_are_its_own_repairs(hass: HomeAssistant, sims:
         assert issue.translation_key == "too_many_connections"
         assert registry.async_get_issue(DOMAIN, "too_many_connections") is None
         system = sims.primary.fingerprint
-        assert _state(hass, _entity(hass, "sensor", f"{system}_serving_system")) == PRIMARY
-        assert _state(hass, _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")) == "off"
+        assert _state(hass, entity_id(hass, "sensor", f"{system}_serving_system")) == PRIMARY
+        assert _state(hass, entity_id(hass, "binary_sensor", f"{system}_secondary_connectivity")) == "off"
 
         sims.secondary.config.max_connections = 10
-        secondary_up = _entity(hass, "binary_sensor", f"{system}_secondary_connectivity")
+        secondary_up = entity_id(hass, "binary_sensor", f"{system}_secondary_connectivity")
         await wait_for(lambda: _state(hass, secondary_up) == "on", message="the secondary connects")
         assert registry.async_get_issue(DOMAIN, "too_many_connections_secondary") is None
 
@@ -208,7 +201,7 @@ async def test_secondary_problems_are_its_own_repairs(hass: HomeAssistant, sims:
         await wait_for(
             lambda: any(entry.async_get_active_flows(hass, {SOURCE_REAUTH})), message="reauth for the secondary"
         )
-        assert _state(hass, _entity(hass, "sensor", f"{system}_serving_system")) == PRIMARY
+        assert _state(hass, entity_id(hass, "sensor", f"{system}_serving_system")) == PRIMARY
 
 
 async def test_pair_diagnostics(
