@@ -14,22 +14,20 @@ from unittest.mock import PropertyMock
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ipoffice as integration
 from custom_components.ipoffice.const import (
-    CONF_FINGERPRINT,
     CONF_QUEUES,
-    CONF_TLS_MODE,
     CONF_USERS,
     DOMAIN,
-    TLS_PINNED,
 )
 from custom_components.ipoffice.mtcti3 import IPOfficeClient
 from simulator import Simulator
+from tests.hatools import entry_data
 
 from .campaign import Campaign
 from .conftest import PASSWORD, USERNAME, guid_of
@@ -74,14 +72,7 @@ async def start_integration(
         domain=DOMAIN,
         title="IP Office reliability",
         unique_id=SYSTEM_ID,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.port,
-            CONF_USERNAME: USERNAME,
-            CONF_PASSWORD: PASSWORD,
-            CONF_TLS_MODE: TLS_PINNED,
-            CONF_FINGERPRINT: sim.fingerprint,
-        },
+        data=entry_data(sim, **{CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD}),
         options={
             CONF_USERS: [guid_of(sim, extn) for extn in EXPOSED_USERS],
             CONF_QUEUES: [guid_of(sim, extn) for extn in EXPOSED_QUEUES],

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
+from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
@@ -25,10 +25,8 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.ipoffice.const import (
     CONF_FINGERPRINT,
     CONF_QUEUES,
-    CONF_TLS_MODE,
     CONF_USERS,
     DOMAIN,
-    TLS_PINNED,
 )
 from custom_components.ipoffice.mtcti3 import (
     TRACE_LOGGER_NAME,
@@ -39,6 +37,7 @@ from custom_components.ipoffice.mtcti3 import (
     TLSMode,
 )
 from simulator import Simulator, SimulatorConfig
+from tests.hatools import entry_data
 
 from .conftest import PASSWORD, USERNAME, ClientFactory, guid_of, make_sim, wait_for
 
@@ -154,15 +153,7 @@ def _entry(sim: Simulator, **data: Any) -> MockConfigEntry:
         domain=DOMAIN,
         title="IP Office security",
         unique_id=SYSTEM_ID,
-        data={
-            CONF_HOST: "127.0.0.1",
-            CONF_PORT: sim.port,
-            CONF_USERNAME: USERNAME,
-            CONF_PASSWORD: PASSWORD,
-            CONF_TLS_MODE: TLS_PINNED,
-            CONF_FINGERPRINT: sim.fingerprint,
-            **data,
-        },
+        data=entry_data(sim, **{CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD, **data}),
         options={CONF_USERS: [guid_of(sim, "2002")], CONF_QUEUES: [guid_of(sim, "2501")]},
     )
 
