@@ -10,17 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 from operator import attrgetter
-from typing import Final
+from typing import Any, Final
 
 from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
-from .models import Call, CallEvent, CallEventType, ConferenceMember, Party, new_call, new_call_event, new_party
+from .models import (
+    SNAPSHOT_FIELDS,
+    Call,
+    CallEvent,
+    CallEventType,
+    ConferenceMember,
+    Party,
+    new_call_event,
+    new_party,
+    new_snapshot,
+)
 from .proto import ipo_mtcti3_pb2 as pb
 
 _STATES: Final = {state.value: state for state in CallState}
 _DIRECTIONS: Final = {direction.value: direction for direction in CallDirection}
 _CAUSES: Final = {cause.value: cause for cause in FailedCause}
-_NO_MEMBERS: Final[tuple[ConferenceMember, ...]] = ()
-_NO_TARGETS: Final[tuple[Party, ...]] = ()
 
 UnknownValue = Callable[[str, int], None]
 """Called with (field name, value) for an enum value this schema does not know."""
@@ -68,48 +76,74 @@ def _features(value: int) -> CallFeature:
     return features
 
 
-# call_from_info builds Call positionally (markedly faster than by keyword on this hot path): keep the order in step.
-_CALL_FIELDS: Final = [
-    "call_id",
-    "owner",
-    "owner_guid",
-    "state",
-    "direction",
-    "reference_id",
-    "related_call_id",
-    "active_held",
-    "gcid",
-    "features",
-    "called_party",
-    "calling_party",
-    "connected_party",
-    "original_called_party",
-    "tag",
-    "account_code",
-    "mute",
-    "failed_cause",
-    "recording",
-    "recording_paused",
-    "park_slot",
-    "page_call",
-    "privacy",
-    "language",
-    "queue_number",
-    "queue_name",
-    "queue_priority",
-    "trunk_did",
-    "conference_members",
-    "targets",
-    "started",
-    "state_since",
-    "answered",
-]
-if tuple(_CALL_FIELDS) != tuple(f.name for f in fields(Call)):  # pragma: no cover - a guard for maintainers
-    raise ImportError("calls.call_from_info builds Call positionally: update it to the fields of models.Call")
-
-
 def _ignore(_field: str, _value: int) -> None:
     return None
+
+
+def _party_if(info: pb.CallInfo, name: str) -> Party | None:
+    return _party(getattr(info, name)) if info.HasField(name) else None
+
+
+def _members(info: pb.CallInfo) -> tuple[ConferenceMember, ...]:
+    return tuple(
+        ConferenceMember(
+            lref=member.lref,
+            party=_party(member.partyinfo),
+            state=_STATES.get(member.state, CallState.UNKNOWN),
+            mute=member.mute,
+        )
+        for member in info.conferencemember
+    )
+
+
+def _targets(info: pb.CallInfo) -> tuple[Party, ...]:
+    return tuple(_party(target.partyinfo) for target in info.targets.target) if info.HasField("targets") else ()
+
+
+# How each field of a Call that a snapshot does not set at once is read from its CallInfo. A field the snapshot
+# does not carry (because of the ccflags) reads as None/empty.
+_DETAILS: Final[dict[str, Callable[[pb.CallInfo], Any]]] = {
+    "reference_id": lambda info: info.referencecallid,
+    "related_call_id": lambda info: info.relatedcallid,
+    "active_held": lambda info: info.activeheld,
+    "features": lambda info: _features(info.featuresavailable & 0xFFFFFFFF),
+    "called_party": lambda info: info.calledparty,
+    "calling_party": lambda info: _party_if(info, "callingparty"),
+    "connected_party": lambda info: _party_if(info, "connectedparty"),
+    "original_called_party": lambda info: _party_if(info, "originalcalledparty"),
+    "tag": lambda info: info.tag,
+    "account_code": lambda info: info.accountcode,
+    "mute": lambda info: info.mute,
+    "recording": lambda info: info.recording,
+    "recording_paused": lambda info: info.recordingpaused,
+    "park_slot": lambda info: info.parkslot,
+    "page_call": lambda info: info.pagecall,
+    "privacy": lambda info: info.calldata.privacy if info.HasField("calldata") else False,
+    "language": lambda info: info.calldata.language if info.HasField("calldata") else "",
+    "queue_number": lambda info: info.queueinfo.number if info.HasField("queueinfo") else "",
+    "queue_name": lambda info: info.queueinfo.name if info.HasField("queueinfo") else "",
+    "queue_priority": lambda info: info.queueinfo.priority if info.HasField("queueinfo") else 0,
+    "trunk_did": lambda info: info.trunkinfo.did if info.HasField("trunkinfo") else "",
+    "conference_members": _members,
+    "targets": _targets,
+}
+if set(_DETAILS) | set(SNAPSHOT_FIELDS) != {f.name for f in fields(Call)}:  # pragma: no cover - for maintainers
+    raise ImportError("calls._DETAILS and models.SNAPSHOT_FIELDS must cover every field of models.Call")
+
+
+class _Details:
+    """Reads a snapshot's other fields from its CallInfo (models.CallDetails)."""
+
+    __slots__ = ()
+
+    def read(self, info: pb.CallInfo, name: str) -> Any:
+        reader = _DETAILS.get(name)
+        if reader is None:
+            raise AttributeError(f"'Call' object has no attribute {name!r}")
+        return reader(info)
+
+
+_READ_DETAILS: Final = _Details()
 
 
 def call_from_info(
@@ -123,7 +157,8 @@ def call_from_info(
     """Build the :class:`Call` of a CallInfo snapshot, keeping started/state_since/answered of ``previous``.
 
     Message fields that the snapshot does not carry (because of the ccflags) stay ``None``/empty. An enum value
-    this schema does not know becomes UNKNOWN/UNDEFINED/UNSPECIFIED and is reported through ``on_unknown``.
+    this schema does not know becomes UNKNOWN/UNDEFINED/UNSPECIFIED and is reported through ``on_unknown``. The
+    Call reads its details from ``info`` when first asked for: ``info`` must not be changed afterwards.
     """
     return _call(info, info.callid, _gcid(info.gcid), owner, owner_guid, previous, now, on_unknown)
 
@@ -152,72 +187,33 @@ def _call(
         on_unknown("CallInfo.failedcause", raw_failed)
         failed = FailedCause.UNSPECIFIED
     if previous is None:
-        started = state_since = now
-        answered = state is CallState.CONNECTED
-    else:
-        started = previous.started
-        state_since = previous.state_since if previous.state is state else now
-        answered = previous.answered or state is CallState.CONNECTED
-    has = info.HasField
-    members = (
-        tuple(
-            ConferenceMember(
-                lref=member.lref,
-                party=_party(member.partyinfo),
-                state=_STATES.get(member.state, CallState.UNKNOWN),
-                mute=member.mute,
-            )
-            for member in conference
+        return new_snapshot(
+            call_id,
+            owner,
+            owner_guid,
+            state,
+            direction,
+            failed,
+            gcid,
+            now,
+            now,
+            state is CallState.CONNECTED,
+            info,
+            _READ_DETAILS,
         )
-        if (conference := info.conferencemember)
-        else _NO_MEMBERS
-    )
-    targets = tuple(_party(target.partyinfo) for target in info.targets.target) if has("targets") else _NO_TARGETS
-    if has("queueinfo"):
-        queueinfo = info.queueinfo
-        queue_number, queue_name, queue_priority = queueinfo.number, queueinfo.name, queueinfo.priority
-    else:
-        queue_number = queue_name = ""
-        queue_priority = 0
-    if has("calldata"):
-        calldata = info.calldata
-        privacy, language = calldata.privacy, calldata.language
-    else:
-        privacy, language = False, ""
-    return new_call(
+    return new_snapshot(
         call_id,
         owner,
         owner_guid,
         state,
         direction,
-        info.referencecallid,
-        info.relatedcallid,
-        info.activeheld,
-        gcid,
-        _features(info.featuresavailable & 0xFFFFFFFF),
-        info.calledparty,
-        _party(info.callingparty) if has("callingparty") else None,
-        _party(info.connectedparty) if has("connectedparty") else None,
-        _party(info.originalcalledparty) if has("originalcalledparty") else None,
-        info.tag,
-        info.accountcode,
-        info.mute,
         failed,
-        info.recording,
-        info.recordingpaused,
-        info.parkslot,
-        info.pagecall,
-        privacy,
-        language,
-        queue_number,
-        queue_name,
-        queue_priority,
-        info.trunkinfo.did if has("trunkinfo") else "",
-        members,
-        targets,
-        started,
-        state_since,
-        answered,
+        gcid,
+        previous.started,
+        previous.state_since if previous.state is state else now,
+        previous.answered or state is CallState.CONNECTED,
+        info,
+        _READ_DETAILS,
     )
 
 
@@ -332,9 +328,11 @@ def apply_call_control(
     events: list[CallEvent] = []
     for info in notify.callinfo:
         call_id = info.callid
-        gcid = _gcid(info.gcid)
+        gcid = _GCIDS.get(raw_gcid := info.gcid)
+        if gcid is None:
+            gcid = _gcid(raw_gcid)
         previous = calls.get(call_id)
-        if previous is not None and previous.gcid and gcid and previous.gcid != gcid:
+        if previous is not None and previous.gcid != gcid and previous.gcid and gcid:
             # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
             # gone, this is a new one.
             _end_events(events, previous, now, None, None, "", True, False)
@@ -343,6 +341,13 @@ def apply_call_control(
         if previous is None or previous.state is not call.state or call.state is CallState.CONNECTED:
             _snapshot_events(events, previous, call, now)
     if calllost := notify.calllost:
+        if len(calllost) == 1:  # the common case: only this call can be the one pending a transfer
+            lost = calllost[0]
+            ended = calls.pop(lost.callid, None)
+            if ended is not None:
+                transferred = ended.state is CallState.ONHOLDPENDTRANSFER
+                _end_events(events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred)
+            return events
         pending_transfer = {
             lost.callid
             for lost in calllost
@@ -353,6 +358,8 @@ def apply_call_control(
             ended = calls.pop(call_id, None)
             if ended is None:
                 continue
-            transferred = call_id in pending_transfer or ended.related_call_id in pending_transfer
+            transferred = call_id in pending_transfer or (
+                bool(pending_transfer) and ended.related_call_id in pending_transfer
+            )
             _end_events(events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred)
     return events

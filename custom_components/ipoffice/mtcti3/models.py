@@ -1,7 +1,9 @@
 """Typed models of an IP Office as seen over MTCTI-3, kept current by the client from notifies.
 
 Calls are immutable snapshots: every call-control notify replaces the call's snapshot, and the client compares the
-new snapshot with the old one to emit :class:`CallEvent` objects, so that no consumer has to diff.
+new snapshot with the old one to emit :class:`CallEvent` objects, so that no consumer has to diff. A snapshot the
+client builds reads its details (parties, queue, tag, ...) from its CallInfo when first asked for (see
+:class:`Call`): a notify costs only what its consumers read.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .const import (
     ABSENCE_PREFIX,
@@ -97,9 +99,28 @@ class ConferenceMember:
     mute: bool = False
 
 
+class CallDetails(Protocol):
+    """Reads the details of a snapshot from its CallInfo (the client's, in ``calls.py``)."""
+
+    def read(self, info: Any, name: str) -> Any:
+        """The value of field ``name`` of a :class:`Call` read from ``info``; AttributeError: not a detail."""
+
+
+class _CallSource:
+    """Where a snapshot built by the client reads its not yet read details from: its CallInfo and a reader."""
+
+    __slots__ = ("_details", "_info")
+
+
 @dataclass(slots=True, frozen=True)
-class Call:
-    """A call appearance on a user, a queue or the park server: the latest snapshot IP Office sent."""
+class Call(_CallSource):
+    """A call appearance on a user, a queue or the park server: the latest snapshot IP Office sent.
+
+    An ordinary frozen dataclass. The client builds it with its key fields set (``call_id``, owner, ``state``,
+    ``direction``, ``failed_cause``, ``gcid`` and the times) and every other field is read from the CallInfo the
+    first time it is asked for, then kept: equality, hashing, ``repr``, ``dataclasses.replace`` and ``asdict`` read
+    them like any attribute access does. The CallInfo is never changed after it was received.
+    """
 
     call_id: int
     owner: Subsystem
@@ -153,6 +174,21 @@ class Call:
     def is_held(self) -> bool:
         """On hold (also pending a transfer or conference)."""
         return self.state in HELD_STATES
+
+    if not TYPE_CHECKING:  # (for the type checker a Call has its fields only)
+
+        def __getattr__(self, name: str) -> Any:
+            """A field not read yet (its slot is empty): read it from the CallInfo and keep it."""
+            if name[:1] != "_":
+                try:
+                    details = self._details
+                except AttributeError:
+                    pass  # built by keywords: every field is set
+                else:
+                    value = details.read(self._info, name)
+                    object.__setattr__(self, name, value)
+                    return value
+            raise AttributeError(f"'Call' object has no attribute {name!r}")
 
 
 @dataclass(slots=True)
@@ -298,22 +334,33 @@ class PresenceEntry:
 # --- fast positional constructors of the per-notify snapshots ---------------------------------------------------
 
 
-def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
-    """A positional constructor of the frozen slots dataclass ``cls``, about three times faster than ``cls(...)``.
+def _twin(cls: type) -> type:
+    """A class with the bases and slots of ``cls`` (the same layout) but none of its methods (no frozen setattr)."""
+    return type(f"_{cls.__name__}Twin", cls.__bases__, {"__slots__": cls.__dict__.get("__slots__", ())})
+
+
+def _setting_constructor[T](cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
+    """A constructor of ``cls`` that sets the slots ``names`` from its positional arguments, and no others.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 60 ns a field; a
     :class:`Call` has 33 and the client builds one per snapshot). This builds the instance as a plain twin class
     with the same slots (fast attribute stores) and then gives it the real class: the result is an ordinary,
-    immutable, equal and hashable ``cls`` instance. Falls back to ``cls`` where the interpreter refuses.
+    immutable ``cls`` instance.
     """
-    names: tuple[str, ...] = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
-    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": names})
     arguments = ", ".join(names)
     body = "".join(f"    obj.{name} = {name}\n" for name in names)
     source = f"def make({arguments}):\n    obj = new(twin)\n{body}    obj.__class__ = cls\n    return obj\n"
-    namespace: dict[str, Any] = {"new": object.__new__, "twin": twin, "cls": cls}
+    namespace: dict[str, Any] = {"new": object.__new__, "twin": _twin(cls), "cls": cls}
     exec(source, namespace)  # noqa: S102 - generated from the dataclass's own field names, as dataclasses does
     make: Callable[..., T] = namespace["make"]
+    return make
+
+
+def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
+    """``cls(*values)`` with every field positional, about three times faster; ``cls`` where the interpreter refuses
+    the twin (the result must equal what ``cls`` builds)."""
+    names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+    make = _setting_constructor(cls, names)
     try:
         sample = tuple(range(len(names)))
         if make(*sample) != cls(*sample):  # pragma: no cover - a guard for other interpreters
@@ -326,8 +373,23 @@ def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
 new_party: Callable[[str, str, int], Party] = _positional_constructor(Party)
 """``Party(number, name, nametype)`` built fast."""
 
-new_call: Callable[..., Call] = _positional_constructor(Call)
-"""``Call(*values)`` with every field positional, in field order, built fast (the client's per-snapshot path)."""
+SNAPSHOT_FIELDS: tuple[str, ...] = (
+    "call_id",
+    "owner",
+    "owner_guid",
+    "state",
+    "direction",
+    "failed_cause",
+    "gcid",
+    "started",
+    "state_since",
+    "answered",
+)
+"""The fields of a :class:`Call` that :func:`new_snapshot` sets; the others are read when first asked for."""
+
+new_snapshot: Callable[..., Call] = _setting_constructor(Call, (*SNAPSHOT_FIELDS, "_info", "_details"))
+"""``new_snapshot(*SNAPSHOT_FIELDS values, info, details)``: a :class:`Call` whose other fields ``details`` reads
+from ``info`` when first asked for (the client's per-snapshot path)."""
 
 new_call_event: Callable[..., CallEvent] = _positional_constructor(CallEvent)
 """``CallEvent(*values)`` with every field positional, in field order, built fast."""
