@@ -11,7 +11,7 @@ import pytest
 
 from custom_components.ipoffice.mtcti3 import IPOfficeClient
 from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, Subprotocol, decode_message, encode_message
-from custom_components.ipoffice.mtcti3.connection import ClientStats, Connection, _FrameWriter
+from custom_components.ipoffice.mtcti3.connection import _MASK, ClientStats, Connection, _FrameWriter
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
 from simulator import Simulator
 
@@ -208,7 +208,8 @@ def test_frame_writer_only_for_a_masking_uncompressed_aiohttp_writer() -> None:
 
 def test_frame_writer_masks_every_length() -> None:
     transport = _Transport()
-    writer = _FrameWriter(transport)
+    assert _MASK is not None
+    writer = _FrameWriter(transport, _MASK)
     payloads = [os.urandom(size) for size in range(_FrameWriter.MAX_PAYLOAD + 1)]
     writer.write(payloads)
     assert len(transport.writes) == 1

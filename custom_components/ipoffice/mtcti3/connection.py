@@ -26,8 +26,9 @@ from typing import Any, Final
 
 import aiohttp
 from google.protobuf import text_format
+from google.protobuf.message import DecodeError
 
-from .codec import FrameError, Subprotocol, decode_frame, encode_message, encode_notify_ack
+from .codec import FRAME_HEADER, FrameError, Subprotocol, decode_frame, encode_message, encode_notify_ack
 from .const import PATH
 from .errors import (
     AuthenticationError,
@@ -47,6 +48,19 @@ from .tls import format_fingerprint, get_server_fingerprint
 _LOGGER = logging.getLogger(__name__)
 TRACE_LOGGER_NAME: Final = "custom_components.ipoffice.mtcti3.trace"
 _TRACE = logging.getLogger(TRACE_LOGGER_NAME)
+_Message: Final = pb.Message
+
+
+def _aiohttp_mask() -> Callable[[bytes, bytearray], None] | None:
+    """aiohttp's websocket masking (its C helper, what its own frame writer uses), or None."""
+    try:
+        from aiohttp._websocket.helpers import websocket_mask  # noqa: PLC0415 - a private module: checked once
+    except ImportError:  # pragma: no cover - an aiohttp without it: acks go through send_bytes
+        return None
+    return websocket_mask
+
+
+_MASK: Final = _aiohttp_mask()
 
 MAX_REQUEST_ID: Final = 0x7FFFFFFF  # requestid is an int32; 0 means "no response wanted"
 MAX_MESSAGE_SIZE: Final = 64 * 1024 * 1024
@@ -151,8 +165,9 @@ class _FrameWriter:
 
     MAX_PAYLOAD: Final = 125  # one length octet; a NotifyAck is at most 28
 
-    def __init__(self, transport: asyncio.WriteTransport) -> None:
+    def __init__(self, transport: asyncio.WriteTransport, mask: Callable[[bytes, bytearray], None]) -> None:
         self._transport = transport
+        self._mask = mask
         # RFC 6455 wants a fresh masking key per frame; not a secret (aiohttp masks with random.Random too)
         self._random_bits = random.Random().getrandbits  # noqa: S311
 
@@ -163,34 +178,34 @@ class _FrameWriter:
         transport = getattr(writer, "transport", None)
         if getattr(writer, "use_mask", None) is not True or getattr(writer, "compress", None) != 0:
             return None
-        if not isinstance(transport, asyncio.WriteTransport):
+        if not isinstance(transport, asyncio.WriteTransport) or _MASK is None:
             return None
-        return cls(transport)
+        return cls(transport, _MASK)
 
     def write(self, payloads: list[bytes]) -> None:
         """Write each payload as one final, masked binary frame (RFC 6455 5.2), all in one transport write.
 
-        Each frame is built as one integer: FIN + opcode 2, MASK + length, the 32-bit key, then the payload XOR
-        the key repeated (``_KEY_REPEAT``) and cut to the payload's length (``_KEY_CUT``).
+        Each frame: FIN + opcode 2, MASK + length, a fresh 32-bit key, the payload masked by aiohttp's own
+        ``websocket_mask`` (its C helper, what its writer uses).
         """
         if self._transport.is_closing():
             raise ConnectionResetError("the websocket's transport is closing")
-        random_bits = self._random_bits
-        frames: list[bytes] = []
+        random_bits, mask = self._random_bits, self._mask
+        out = bytearray()
         for payload in payloads:
-            size = len(payload)
-            if size > self.MAX_PAYLOAD:
-                raise ValueError(f"a frame of {size} octets is too long to batch")
-            key = random_bits(32)
-            masked = int.from_bytes(payload) ^ (key * _KEY_REPEAT[size]) >> _KEY_CUT[size]
-            frames.append((((0x8280 | size) << 32 | key) << (8 * size) | masked).to_bytes(size + 6))
-        self._transport.write(b"".join(frames))
+            if len(payload) > self.MAX_PAYLOAD:
+                raise ValueError(f"a frame of {len(payload)} octets is too long to batch")
+            key = random_bits(32).to_bytes(4)
+            masked = bytearray(payload)
+            mask(key, masked)
+            out += _FRAME_HEADS[len(payload)]
+            out += key
+            out += masked
+        self._transport.write(bytes(out))
 
 
-_KEY_REPEAT: Final = tuple(sum(1 << (32 * i) for i in range((size + 3) // 4)) for size in range(126))
-"""Per payload length: the multiplier that repeats a 32-bit key to cover it."""
-_KEY_CUT: Final = tuple(8 * (-size % 4) for size in range(126))
-"""Per payload length: the bits to drop from the repeated key (its last repetition's surplus)."""
+_FRAME_HEADS: Final = tuple(bytes((0x82, 0x80 | size)) for size in range(126))
+"""Per payload length: the first two octets of a final, masked binary frame."""
 
 
 def _http_error(status: int, host: str, port: int) -> Exception:
@@ -248,6 +263,8 @@ class Connection:
         self._next_id = 1
         self._frames = _FrameWriter.of(ws)  # None: each NotifyAck is sent on its own
         self._acks: list[bytes] = []  # NotifyAcks to write at the end of this loop iteration
+        self._header = FRAME_HEADER if subprotocol is Subprotocol.FRAMED else b""
+        self._header_size = len(self._header)
         self._reader: asyncio.Task[None] | None = None
         self._closing = False
         self.closed = False
@@ -456,24 +473,35 @@ class Connection:
         """Handle one binary websocket message, synchronously where the NotifyAck is batched.
 
         Returns a coroutine to await when a notify's ack has to be sent on its own first (no frame writer): it
-        sends the ack, then hands the notify on. None: the frame is handled.
+        sends the ack, then hands the notify on. None: the frame is handled. This runs for every frame, so the
+        common case (a well-formed framed message) is decoded here; anything else goes through ``decode_frame``,
+        which names what is wrong.
         """
         stats = self.stats
         stats.frames_in += 1
-        try:
-            message, kind = decode_frame(data, self.subprotocol)
-        except FrameError as err:
-            stats.bad_frames += 1
-            _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
-            return None
+        message = _Message()
+        kind: str | None = None
+        if data[: self._header_size] == self._header:
+            try:
+                message.ParseFromString(data[self._header_size :])
+            except DecodeError, RecursionError, ValueError:
+                pass
+            else:
+                kind = message.WhichOneof("payload")
+        if kind is None:
+            try:
+                message, kind = decode_frame(data, self.subprotocol)
+            except FrameError as err:
+                stats.bad_frames += 1
+                _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
+                return None
         tracing = _TRACE.isEnabledFor(logging.DEBUG)
         if tracing:
             trace("recv", message, self.peer)
         if kind == "notify":
             stats.notifies += 1
             notify = message.notify
-            notify_id = notify.notify_id
-            if notify_id:
+            if notify_id := notify.notify_id:
                 if self.closed or self._ws.closed:
                     return None
                 subscribe_id = notify.subscribe_id
@@ -486,10 +514,17 @@ class Connection:
                 frame = encode_notify_ack(subscribe_id, notify_id, self.subprotocol)
                 if self._frames is None:
                     return self._ack_then_hand_on(frame, message)
-                if not self._acks:  # written at the end of this loop iteration, with the others
+                acks = self._acks
+                if not acks:  # written at the end of this loop iteration, with the others
                     asyncio.get_running_loop().call_soon(self._flush_acks)
-                self._acks.append(frame)
-            self._hand_on(message, kind)
+                acks.append(frame)
+            if (on_notify := self._on_notify) is None:
+                self._hand_on(message, kind)
+                return None
+            try:
+                on_notify(notify)
+            except Exception:
+                _LOGGER.exception("Failed to handle MTCTI-3 %s message; skipped", kind)
         elif kind == "response":
             future = self._pending.pop(message.response.requestid, None)
             if future is not None and not future.done():
