@@ -243,6 +243,7 @@ class IPOfficeClient:
         self._queue_listeners: dict[str | None, list[QueueListener]] = {}
         self._directory_listeners: list[DirectoryListener] = []
         self._call_listeners: list[CallListener] = []
+        self._on_unknown = self._unknown_value  # (bound once: it goes with every call-control notify)
         self._park_listeners: list[ParkListener] = []
         self._presence_listeners: list[PresenceListener] = []
 
@@ -959,15 +960,34 @@ class IPOfficeClient:
         self._emit_queue(queue)
 
     def _on_call_control(self, sub: _Subscription, notify: pb.NotifyCallControl) -> None:
-        calls = self._calls_of(sub)
-        if calls is None:
+        """Apply a call-control notify to its owner's calls, then tell the call listeners and the owner's.
+
+        (The client's busiest path: one of these per call change.)
+        """
+        kind = sub.kind
+        holder: User | Queue | None = None
+        if kind is SubscriptionKind.USER:
+            holder = self.users.get(sub.key)
+        elif kind is SubscriptionKind.QUEUE:
+            holder = self.queues.get(sub.key)
+        if holder is not None:
+            calls = holder.calls
+        elif kind is SubscriptionKind.PARK:
+            calls = self._park_calls
+        else:
             return
         if sub.unconfirmed:
             for info in notify.callinfo:
                 sub.unconfirmed.discard(info.callid)
-        owner = _CALL_OWNERS[sub.kind]
-        events = apply_call_control(calls, notify, owner, sub.key, time.time(), self._unknown_value)
-        self._after_calls(sub, events)
+        events = apply_call_control(calls, notify, _CALL_OWNERS[kind], sub.key, time.time(), self._on_unknown)
+        if events:
+            self._emit_calls(events)
+        if isinstance(holder, User):
+            self._emit_user(holder)
+        elif holder is not None:
+            self._emit_queue(holder)
+        else:
+            self._emit_parked()
 
     def _after_calls(self, sub: _Subscription, events: list[CallEvent]) -> None:
         self._emit_calls(events)
@@ -978,10 +998,13 @@ class IPOfficeClient:
             if (queue := self.queues.get(sub.key)) is not None:
                 self._emit_queue(queue)
         elif sub.kind is SubscriptionKind.PARK:
-            self.parked_calls = {call.park_slot: call for call in self._park_calls.values() if call.park_slot}
-            parked = dict(self.parked_calls)
-            for listener in list(self._park_listeners):
-                _call(listener, parked)
+            self._emit_parked()
+
+    def _emit_parked(self) -> None:
+        self.parked_calls = {call.park_slot: call for call in self._park_calls.values() if call.park_slot}
+        parked = dict(self.parked_calls)
+        for listener in list(self._park_listeners):
+            _call(listener, parked)
 
     def _on_presence(self, sub: _Subscription, notify: pb.NotifyPresence) -> None:
         entries = [
@@ -1110,9 +1133,17 @@ class IPOfficeClient:
     def _emit_calls(self, events: list[CallEvent]) -> None:
         if not events or not self._call_listeners:
             return
-        listeners = tuple(self._call_listeners)  # the same listeners for every event of the notify
+        # the same listeners for every event of the notify (a copy: one may remove itself)
+        listeners: tuple[Callable[[CallEvent], object], ...] = tuple(self._call_listeners)
         for event in events:
-            _call_each(listeners, event)
+            for listener in listeners:
+                try:
+                    result = listener(event)
+                except Exception:
+                    _LOGGER.exception("MTCTI-3 listener %r failed", listener)
+                    continue
+                if result is not None:
+                    _returned(listener, result)
 
     # --- lower-level subscriptions ---------------------------------------------------------------------------
 
