@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import fields
 from operator import attrgetter
-from typing import Any, Final
+from types import MappingProxyType
+from typing import Final
 
 from .const import HELD_STATES, CallDirection, CallFeature, CallState, FailedCause, Subsystem
 from .models import (
     SNAPSHOT_FIELDS,
     Call,
+    CallDetails,
     CallEvent,
     CallEventType,
     ConferenceMember,
@@ -102,48 +104,31 @@ def _targets(info: pb.CallInfo) -> tuple[Party, ...]:
 
 # How each field of a Call that a snapshot does not set at once is read from its CallInfo. A field the snapshot
 # does not carry (because of the ccflags) reads as None/empty.
-_DETAILS: Final[dict[str, Callable[[pb.CallInfo], Any]]] = {
-    "reference_id": lambda info: info.referencecallid,
-    "related_call_id": lambda info: info.relatedcallid,
-    "active_held": lambda info: info.activeheld,
-    "features": lambda info: _features(info.featuresavailable & 0xFFFFFFFF),
-    "called_party": lambda info: info.calledparty,
-    "calling_party": lambda info: _party_if(info, "callingparty"),
-    "connected_party": lambda info: _party_if(info, "connectedparty"),
-    "original_called_party": lambda info: _party_if(info, "originalcalledparty"),
-    "tag": lambda info: info.tag,
-    "account_code": lambda info: info.accountcode,
-    "mute": lambda info: info.mute,
-    "recording": lambda info: info.recording,
-    "recording_paused": lambda info: info.recordingpaused,
-    "park_slot": lambda info: info.parkslot,
-    "page_call": lambda info: info.pagecall,
-    "privacy": lambda info: info.calldata.privacy if info.HasField("calldata") else False,
-    "language": lambda info: info.calldata.language if info.HasField("calldata") else "",
-    "queue_number": lambda info: info.queueinfo.number if info.HasField("queueinfo") else "",
-    "queue_name": lambda info: info.queueinfo.name if info.HasField("queueinfo") else "",
-    "queue_priority": lambda info: info.queueinfo.priority if info.HasField("queueinfo") else 0,
-    "trunk_did": lambda info: info.trunkinfo.did if info.HasField("trunkinfo") else "",
-    "conference_members": _members,
-    "targets": _targets,
-}
+_DETAILS: Final[CallDetails] = MappingProxyType(
+    {
+        "reference_id": lambda info: info.referencecallid,
+        "related_call_id": lambda info: info.relatedcallid,
+        "active_held": lambda info: info.activeheld,
+        "features": lambda info: _features(info.featuresavailable & 0xFFFFFFFF),
+        "original_called_party": lambda info: _party_if(info, "originalcalledparty"),
+        "tag": lambda info: info.tag,
+        "account_code": lambda info: info.accountcode,
+        "mute": lambda info: info.mute,
+        "recording": lambda info: info.recording,
+        "recording_paused": lambda info: info.recordingpaused,
+        "park_slot": lambda info: info.parkslot,
+        "page_call": lambda info: info.pagecall,
+        "privacy": lambda info: info.calldata.privacy if info.HasField("calldata") else False,
+        "language": lambda info: info.calldata.language if info.HasField("calldata") else "",
+        "queue_number": lambda info: info.queueinfo.number if info.HasField("queueinfo") else "",
+        "queue_priority": lambda info: info.queueinfo.priority if info.HasField("queueinfo") else 0,
+        "trunk_did": lambda info: info.trunkinfo.did if info.HasField("trunkinfo") else "",
+        "conference_members": _members,
+        "targets": _targets,
+    }
+)
 if set(_DETAILS) | set(SNAPSHOT_FIELDS) != {f.name for f in fields(Call)}:  # pragma: no cover - for maintainers
     raise ImportError("calls._DETAILS and models.SNAPSHOT_FIELDS must cover every field of models.Call")
-
-
-class _Details:
-    """Reads a snapshot's other fields from its CallInfo (models.CallDetails)."""
-
-    __slots__ = ()
-
-    def read(self, info: pb.CallInfo, name: str) -> Any:
-        reader = _DETAILS.get(name)
-        if reader is None:
-            raise AttributeError(f"'Call' object has no attribute {name!r}")
-        return reader(info)
-
-
-_READ_DETAILS: Final = _Details()
 
 
 def call_from_info(
@@ -187,20 +172,13 @@ def _call(
         on_unknown("CallInfo.failedcause", raw_failed)
         failed = FailedCause.UNSPECIFIED
     if previous is None:
-        return new_snapshot(
-            call_id,
-            owner,
-            owner_guid,
-            state,
-            direction,
-            failed,
-            gcid,
-            now,
-            now,
-            state is CallState.CONNECTED,
-            info,
-            _READ_DETAILS,
-        )
+        started = state_since = now
+        answered = state is CallState.CONNECTED
+    else:
+        started = previous.started
+        state_since = previous.state_since if previous.state is state else now
+        answered = previous.answered or state is CallState.CONNECTED
+    has = info.HasField
     return new_snapshot(
         call_id,
         owner,
@@ -209,11 +187,15 @@ def _call(
         direction,
         failed,
         gcid,
-        previous.started,
-        previous.state_since if previous.state is state else now,
-        previous.answered or state is CallState.CONNECTED,
+        info.calledparty,
+        _party(info.callingparty) if has("callingparty") else None,
+        _party(info.connectedparty) if has("connectedparty") else None,
+        info.queueinfo.name if has("queueinfo") else "",
+        started,
+        state_since,
+        answered,
         info,
-        _READ_DETAILS,
+        _DETAILS,
     )
 
 

@@ -8,10 +8,10 @@ client builds reads its details (parties, queue, tag, ...) from its CallInfo whe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from .const import (
     ABSENCE_PREFIX,
@@ -99,11 +99,8 @@ class ConferenceMember:
     mute: bool = False
 
 
-class CallDetails(Protocol):
-    """Reads the details of a snapshot from its CallInfo (the client's, in ``calls.py``)."""
-
-    def read(self, info: Any, name: str) -> Any:
-        """The value of field ``name`` of a :class:`Call` read from ``info``; AttributeError: not a detail."""
+CallDetails = Mapping[str, Callable[[Any], Any]]
+"""How a snapshot reads each of its not yet read fields from its CallInfo (the client's, in ``calls.py``)."""
 
 
 class _CallSource:
@@ -181,11 +178,11 @@ class Call(_CallSource):
             """A field not read yet (its slot is empty): read it from the CallInfo and keep it."""
             if name[:1] != "_":
                 try:
-                    details = self._details
-                except AttributeError:
-                    pass  # built by keywords: every field is set
+                    read = self._details[name]
+                except AttributeError, KeyError:
+                    pass  # built by keywords (every field is set), or not a field
                 else:
-                    value = details.read(self._info, name)
+                    value = read(self._info)
                     object.__setattr__(self, name, value)
                     return value
             raise AttributeError(f"'Call' object has no attribute {name!r}")
@@ -381,11 +378,16 @@ SNAPSHOT_FIELDS: tuple[str, ...] = (
     "direction",
     "failed_cause",
     "gcid",
+    "called_party",
+    "calling_party",
+    "connected_party",
+    "queue_name",
     "started",
     "state_since",
     "answered",
 )
-"""The fields of a :class:`Call` that :func:`new_snapshot` sets; the others are read when first asked for."""
+"""The fields of a :class:`Call` that :func:`new_snapshot` sets (what the client and nearly every consumer reads of
+every snapshot: who, where, in which state); the others are read when first asked for."""
 
 new_snapshot: Callable[..., Call] = _setting_constructor(Call, (*SNAPSHOT_FIELDS, "_info", "_details"))
 """``new_snapshot(*SNAPSHOT_FIELDS values, info, details)``: a :class:`Call` whose other fields ``details`` reads
