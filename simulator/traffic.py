@@ -30,6 +30,11 @@ class TrafficGenerator:
         self._children: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
+        # Calls already in progress (a pair's system that takes the phones back has those of before it went down,
+        # whose ends were scheduled by a generator since stopped) end at this traffic's pace: left alone they would
+        # count against max_calls for ever, and at max_calls the traffic stops.
+        for call in list(self.sim.active_calls):
+            self._end(call, "caller", self.rng.uniform(1, 10) / max(self.rate, 0.5))
         self._task = asyncio.create_task(self._run(), name="mtcti3-sim-traffic")
 
     async def stop(self) -> None:

@@ -175,6 +175,21 @@ async def test_traffic_generator(connect: Callable[..., Any], sim: Simulator) ->
     assert sim.traffic is None
 
 
+async def test_traffic_ends_the_calls_a_stopped_traffic_left(connect: Callable[..., Any], sim: Simulator) -> None:
+    """Traffic that restarts (a pair's system that takes the phones back) ends the calls in progress it finds, so
+    that it is not stuck at its maximum of calls: before, a failback with that many calls left the demo silent."""
+    client: Client = await connect()
+    await client.subscribe(1, queue=pb.SubscribeQueue(name="Sales", ccflags=1))
+    left = [sim.incoming_call("2501", f"0170700000{n}") for n in range(5)]
+    assert len(sim.active_calls) == 5
+    sim.start_traffic(seed=3, rate=200, max_calls=5)
+    await asyncio.sleep(0.5)
+    assert sim.traffic is not None
+    assert all(call.ended for call in left)
+    assert sim.traffic.events > 0
+    await sim.stop_traffic()
+
+
 async def test_large_system(socket_enabled: None) -> None:
     sim = Simulator(SimulatorConfig(username=USERNAME, password=PASSWORD, scenario=generate_scenario(3000, 150)))
     await sim.start()
