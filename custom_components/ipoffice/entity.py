@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.entity import Entity, EntityDescription
 
@@ -65,11 +65,11 @@ class _UpdateBatch:
     same iteration (a burst of frames read at once, a call change and a NotifyUser) cost one check per entity.
     """
 
-    def __init__(self, hass: HomeAssistant) -> None:
-        self._hass = hass
+    def __init__(self, coordinator: IPOfficeCoordinator) -> None:
+        self._coordinator = coordinator
         self._groups: dict[tuple[str, str], list[IPOfficeEntity]] = {}
         self._unlisten: dict[tuple[str, str], Callable[[], None]] = {}
-        self._dirty: dict[tuple[str, str], None] = {}  # an ordered set
+        self._dirty: dict[tuple[str, str], Context] = {}  # ordered: the context of the report that changed it
         self._scheduled = False
 
     def add(self, entity: IPOfficeEntity, kind: str, guid: str, listen: Callable[..., Callable[[], None]]) -> None:
@@ -80,10 +80,10 @@ class _UpdateBatch:
 
             @callback
             def mark(*_: Any) -> None:
-                self._dirty[key] = None
+                self._dirty[key] = self._coordinator.report_context(guid)
                 if not self._scheduled:
                     self._scheduled = True
-                    self._hass.loop.call_soon(self._flush)
+                    self._coordinator.hass.loop.call_soon(self._flush)
 
             self._unlisten[key] = listen(mark, guid=guid)
         group.append(entity)
@@ -101,9 +101,9 @@ class _UpdateBatch:
     def _flush(self) -> None:
         self._scheduled = False
         dirty, self._dirty = self._dirty, {}
-        for key in dirty:
+        for key, context in dirty.items():
             for entity in list(self._groups.get(key, ())):
-                entity._handle_update()
+                entity._handle_update(context)
 
 
 _BATCHES: WeakKeyDictionary[IPOfficeCoordinator, _UpdateBatch] = WeakKeyDictionary()
@@ -112,7 +112,7 @@ _BATCHES: WeakKeyDictionary[IPOfficeCoordinator, _UpdateBatch] = WeakKeyDictiona
 def _batch(coordinator: IPOfficeCoordinator) -> _UpdateBatch:
     batch = _BATCHES.get(coordinator)
     if batch is None:
-        batch = _BATCHES[coordinator] = _UpdateBatch(coordinator.hass)
+        batch = _BATCHES[coordinator] = _UpdateBatch(coordinator)
     return batch
 
 
@@ -122,6 +122,9 @@ class IPOfficeEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
     _last_shown: tuple[bool, Any, Any] | None = None  # what _handle_update last wrote
+    # Writes in the context of the IP Office report that changed it. Not for the entities Home Assistant's actions
+    # control (switches, selects, texts): their change is written in the context of the action that asked for it.
+    _follows_reports = True
 
     def __init__(self, coordinator: IPOfficeCoordinator, description: EntityDescription) -> None:
         """Initialise the entity."""
@@ -139,8 +142,9 @@ class IPOfficeEntity(Entity):
         self.async_on_remove(self.coordinator.async_add_connection_listener(self._handle_update))
 
     @callback
-    def _handle_update(self, *_: Any) -> None:
-        """Write the state when what the entity shows changed.
+    def _handle_update(self, context: Context | None = None) -> None:
+        """Write the state when what the entity shows changed, as caused by ``context`` (an IP Office report's:
+        see ``IPOfficeCoordinator.report_context``; None: Home Assistant's own, e.g. when the connection drops).
 
         A user's notify reaches every entity of that user (about a dozen), and most notifies change one or two of
         them: comparing availability, state and extra attributes first saves Home Assistant a state write (and a
@@ -151,6 +155,8 @@ class IPOfficeEntity(Entity):
         if shown == self._last_shown:
             return
         self._last_shown = shown
+        if context is not None and self._follows_reports:
+            self.async_set_context(context)
         self.async_write_ha_state()
 
     def _shown_value(self) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import QUEUE_EVENT_TYPES, USER_EVENT_TYPES
@@ -51,8 +51,9 @@ class IPOfficeCallEvent(IPOfficeDeviceEntity, EventEntity):
         self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
 
     @callback
-    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
+    def _on_call(self, event_type: str, details: dict[str, Any], context: Context) -> None:
         self._trigger_event(event_type, details)
+        self.async_set_context(context)
         self.async_write_ha_state()
 
 

@@ -38,6 +38,8 @@ async def async_setup_entry(
 class IPOfficeServiceModeSelect(IPOfficeQueueEntity, SelectEntity):
     """The service mode of a queue: in service, night service or out of service."""
 
+    _follows_reports = False  # an action's change is written in the action's context
+
     @property
     def current_option(self) -> str | None:
         """The current mode (None until IP Office tells it)."""

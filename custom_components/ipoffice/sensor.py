@@ -15,7 +15,7 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import PRIMARY, SECONDARY
@@ -265,7 +265,8 @@ class IPOfficeMissedCallsSensor(IPOfficeUserEntity, RestoreSensor):
         self.async_on_remove(self.coordinator.async_add_call_listener(self.guid, self._on_call))
 
     @callback
-    def _on_call(self, event_type: str, details: dict[str, Any]) -> None:
+    def _on_call(self, event_type: str, details: dict[str, Any], context: Context) -> None:
         if event_type == "missed":
             self._attr_native_value += 1
+            self.async_set_context(context)
             self.async_write_ha_state()

@@ -120,6 +120,8 @@ def _track_members(
 class IPOfficeUserSwitch(IPOfficeUserEntity, SwitchEntity):
     """A switch of a user."""
 
+    _follows_reports = False  # an action's change is written in the action's context
+
     entity_description: UserSwitchDescription
 
     @property
@@ -139,6 +141,8 @@ class IPOfficeUserSwitch(IPOfficeUserEntity, SwitchEntity):
 class IPOfficeQueueServiceSwitch(IPOfficeQueueEntity, SwitchEntity):
     """Whether the queue is in service (off puts it out of service)."""
 
+    _follows_reports = False  # an action's change is written in the action's context
+
     @property
     def is_on(self) -> bool:
         """In service."""
@@ -155,6 +159,8 @@ class IPOfficeQueueServiceSwitch(IPOfficeQueueEntity, SwitchEntity):
 
 class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
     """Whether a member of the queue is enabled (takes calls of the queue)."""
+
+    _follows_reports = False  # an action's change is written in the action's context
 
     def __init__(self, coordinator: IPOfficeCoordinator, queue: Queue, extn: str) -> None:
         """Initialise the switch of member ``extn``."""

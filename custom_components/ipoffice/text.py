@@ -77,6 +77,8 @@ async def async_setup_entry(
 class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
     """A text of a user."""
 
+    _follows_reports = False  # an action's change is written in the action's context
+
     entity_description: UserTextDescription
 
     @property
