@@ -1133,17 +1133,9 @@ class IPOfficeClient:
     def _emit_calls(self, events: list[CallEvent]) -> None:
         if not events or not self._call_listeners:
             return
-        # the same listeners for every event of the notify (a copy: one may remove itself)
-        listeners: tuple[Callable[[CallEvent], object], ...] = tuple(self._call_listeners)
+        listeners = tuple(self._call_listeners)  # the same listeners for every event of the notify
         for event in events:
-            for listener in listeners:
-                try:
-                    result = listener(event)
-                except Exception:
-                    _LOGGER.exception("MTCTI-3 listener %r failed", listener)
-                    continue
-                if result is not None:
-                    _returned(listener, result)
+            _call_each(listeners, event)
 
     # --- lower-level subscriptions ---------------------------------------------------------------------------
 
