@@ -1,6 +1,6 @@
 """End to end: simulator -> client -> Home Assistant with concurrent calls changing state.
 
-Run: ``.venv/bin/python benchmarks/bench_e2e.py [--quick] [--json] [--calls 200] [--seconds 8]``.
+Run: ``.venv/bin/python benchmarks/bench_e2e.py [--quick] [--json] [--calls 200] [--seconds 6] [--window 30]``.
 
 The simulator runs in a subprocess (``_simproc.py``; its CPU time is read there and reported as its share), with
 a generated system; ``--calls`` trunk calls to as many users ring, are answered, held, resumed and hung up, over
@@ -13,7 +13,10 @@ up on the simulator. Two phases:
   with nothing else: the ratio says what share of Home Assistant's own rate the integration keeps.
 - latency at ``--rate`` offered notifies/s (2,000): from the simulator handing a Notify to its websocket writer
   (CLOCK_MONOTONIC, shared by both processes) to the ``ipoffice_call`` event and to the last state written for it;
-  p50/p99/max; the simulator's backlog over time shows whether a queue grows.
+  p50/p99/max over ``--window`` seconds (30: long enough to hold the collector's full passes at their own rate);
+  the simulator's backlog over time shows whether a queue grows. The floor's latency phase is Home Assistant alone
+  at the same rate, same window. Each latency window starts after ``gc.collect()``, so that it does not pay for
+  the garbage an earlier phase left.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class GCPauses:
     def __init__(self) -> None:
         self.pauses: list[float] = []
         self.longest = (0.0, -1)  # ms, generation
+        self.full = 0  # generation-2 (full) collections
         self._start = 0.0
         self.recording = False
         gc.callbacks.append(self._callback)
@@ -60,6 +64,7 @@ class GCPauses:
         elif self.recording:
             pause = 1000 * (time.perf_counter() - self._start)
             self.pauses.append(pause)
+            self.full += info.get("generation") == 2
             if pause > self.longest[0]:
                 self.longest = (pause, int(info.get("generation", -1)))
 
@@ -213,7 +218,11 @@ async def floor_latency(
     return latencies, pauses
 
 
-async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float, *, freeze: bool = False) -> Report:
+async def run(
+    quick: bool, repeat: int, calls: int, seconds: float, rate: float, *, window: float = 0.0, freeze: bool = False
+) -> Report:
+    """The report; ``seconds`` per throughput phase, ``window`` seconds of the latency phases (default ``seconds``)."""
+    window = window or seconds
     users = max(500, 2 * calls) if not quick else 60
     report = Report(f"end to end: simulator -> client -> Home Assistant, {calls} concurrent calls, {users} users")
     sim = await SimProcess.start(users, 10)
@@ -285,7 +294,10 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
             )
             report.add(Row("simulator CPU share (throughput)", 100 * median(shares), "%", note="of both processes"))
 
-            # Latency at a fixed offered rate.
+            # Latency at a fixed offered rate. Each latency window starts after a full collection, so that it does
+            # not pay for what an earlier phase left: the floor's phases promote enough garbage that the collector's
+            # next full pass (~0.5 s) used to fall into the integration's window.
+            gc.collect()
             probe.events.clear()
             probe.writes.clear()
             probe.recording = True
@@ -293,7 +305,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
             pauses.recording = True
             cpu0, sim0 = cpu_seconds(), await sim.cpu()
             with profiled("BENCH_PROFILE_HA"):
-                answer = await sim.command("load", calls=calls, rate=rate, seconds=seconds, backlog=2 * calls)
+                answer = await sim.command("load", calls=calls, rate=rate, seconds=window, backlog=2 * calls)
             cpu1, sim1 = cpu_seconds(), await sim.cpu()
             probe.recording = False
             pauses.close()
@@ -332,7 +344,8 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
             report.add(Row("latency -> ipoffice_call p99", percentile(to_event, 0.99), "ms"))
             report.add(Row("latency -> ipoffice_call max", max(to_event, default=0.0), "ms"))
             events_per, writes_per = (float(x) for x in report.extra["per notify: events, state writes"].split(", "))
-            floor_lat, floor_pauses = await floor_latency(hass, rate, seconds, events_per, writes_per, entities)
+            gc.collect()
+            floor_lat, floor_pauses = await floor_latency(hass, rate, window, events_per, writes_per, entities)
             report.add(
                 Row(
                     "floor: Home Assistant alone at that rate, p99",
@@ -341,7 +354,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
                     note=(
                         f"p50 {percentile(floor_lat, 0.5):.2f} ms, max {max(floor_lat, default=0.0):.0f} ms;"
                         f" its longest collector pause {floor_pauses.longest[0]:.0f} ms"
-                        f" (generation {floor_pauses.longest[1]})"
+                        f" (generation {floor_pauses.longest[1]}); full collections {floor_pauses.full}"
                     ),
                 )
             )
@@ -353,7 +366,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
                     "pauses",
                     note=(
                         f"longest {pauses.longest[0]:.1f} ms (generation {pauses.longest[1]}),"
-                        f" total {sum(slow):.0f} ms of {len(pauses.pauses)} collections"
+                        f" total {sum(slow):.0f} ms of {len(pauses.pauses)} collections, {pauses.full} of them full"
                     ),
                 )
             )
@@ -382,7 +395,7 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
                 {
                     "entities": entities,
                     "latency samples (state, event)": f"{len(to_write)}, {len(to_event)}",
-                    "repeats": f"throughput {repeat}x{seconds:g} s, medians; latency 1x{seconds:g} s",
+                    "repeats": f"throughput {repeat}x{seconds:g} s, medians; latency 1x{window:g} s (and the floor's)",
                     "simulator": "subprocess, CPU time read there",
                     "gc.freeze() after set-up": "yes (--gc-freeze)" if freeze else "no (Home Assistant's default)",
                 }
@@ -396,7 +409,12 @@ async def run(quick: bool, repeat: int, calls: int, seconds: float, rate: float,
 def main() -> None:
     args = parser(__doc__ or "")
     args.add_argument("--calls", type=int, default=0, help="concurrent calls (default 200, 20 with --quick)")
-    args.add_argument("--seconds", type=float, default=0, help="seconds per phase (default 6, 1.5 with --quick)")
+    args.add_argument(
+        "--seconds", type=float, default=0, help="seconds per throughput phase (default 6, 1.5 with --quick)"
+    )
+    args.add_argument(
+        "--window", type=float, default=0, help="seconds of each latency phase (default 30, 1.5 with --quick)"
+    )
     args.add_argument("--rate", type=float, default=RATE_TARGET, help="offered notifies/s of the latency phase")
     args.add_argument(
         "--gc-freeze", action="store_true", help="gc.freeze() once set up: what the collector's full passes cost"
@@ -410,6 +428,7 @@ def main() -> None:
     repeat = ns.repeat or (1 if ns.quick else 3)
     calls = ns.calls or (20 if ns.quick else 200)
     seconds = ns.seconds or (1.5 if ns.quick else 6.0)
+    window = ns.window or (1.5 if ns.quick else 30.0)
     rate = ns.rate if not ns.quick or ns.rate != RATE_TARGET else 300.0
     with contextlib.ExitStack() as stack:
         if ns.all_entities:
@@ -420,7 +439,7 @@ def main() -> None:
                     return_value=True,
                 )
             )
-        report = asyncio.run(run(ns.quick, repeat, calls, seconds, rate, freeze=ns.gc_freeze))
+        report = asyncio.run(run(ns.quick, repeat, calls, seconds, rate, window=window, freeze=ns.gc_freeze))
     report.extra["entities"] = "all enabled (--all-entities)" if ns.all_entities else "enabled by default only"
     print_report(report, as_json=ns.json)
 
