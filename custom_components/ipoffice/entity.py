@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, ref
 
 from homeassistant.core import Context, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -66,7 +66,8 @@ class _UpdateBatch:
     """
 
     def __init__(self, coordinator: IPOfficeCoordinator) -> None:
-        self._coordinator = coordinator
+        self._loop = coordinator.hass.loop
+        self._coordinator = ref(coordinator)  # weak: the batches are kept per coordinator in a WeakKeyDictionary
         self._groups: dict[tuple[str, str], list[IPOfficeEntity]] = {}
         self._unlisten: dict[tuple[str, str], Callable[[], None]] = {}
         self._dirty: dict[tuple[str, str], Context] = {}  # ordered: the context of the report that changed it
@@ -80,10 +81,12 @@ class _UpdateBatch:
 
             @callback
             def mark(*_: Any) -> None:
-                self._dirty[key] = self._coordinator.report_context(guid)
+                if (coordinator := self._coordinator()) is None:  # pragma: no cover - the client goes with it
+                    return
+                self._dirty[key] = coordinator.report_context(guid)
                 if not self._scheduled:
                     self._scheduled = True
-                    self._coordinator.hass.loop.call_soon(self._flush)
+                    self._loop.call_soon(self._flush)
 
             self._unlisten[key] = listen(mark, guid=guid)
         group.append(entity)

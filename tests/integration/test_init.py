@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -273,3 +275,16 @@ async def test_stale_devices(hass: HomeAssistant, sim: Simulator, config_entry: 
         config_entry_id=config_entry.entry_id, identifiers={(DOMAIN, "1" * 32), ("other", "x")}
     )
     assert await async_remove_config_entry_device(hass, config_entry, gone)
+
+
+async def test_unloaded_entry_leaves_nothing_alive(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """An unloaded entry's coordinator (and the client and model it holds) is freed: reloading an entry, as the
+    options flow does, does not keep the old one in memory."""
+    coordinator = weakref.ref(init_integration.runtime_data)
+    await settle(hass, sim)
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    gc.collect()
+    assert coordinator() is None
