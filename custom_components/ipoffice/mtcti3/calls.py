@@ -310,9 +310,7 @@ def apply_call_control(
     events: list[CallEvent] = []
     for info in notify.callinfo:
         call_id = info.callid
-        gcid = _GCIDS.get(raw_gcid := info.gcid)
-        if gcid is None:
-            gcid = _gcid(raw_gcid)
+        gcid = _gcid(info.gcid)
         previous = calls.get(call_id)
         if previous is not None and previous.gcid != gcid and previous.gcid and gcid:
             # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
