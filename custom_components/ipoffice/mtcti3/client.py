@@ -731,18 +731,24 @@ class IPOfficeClient:
             if call is not None:
                 events.extend(end_events(call, now, reconciled=True))
         if events:
-            self._after_calls(sub, events)
+            self._after_calls(sub, events, self._holder_of(sub))
 
-    def _calls_of(self, sub: _Subscription) -> dict[int, Call] | None:
+    def _holder_of(self, sub: _Subscription) -> User | Queue | None:
+        """The user or queue whose calls ``sub`` reports (None: the park server's, or a subscription of no calls)."""
         if sub.kind is SubscriptionKind.USER:
-            user = self.users.get(sub.key)
-            return None if user is None else user.calls
+            return self.users.get(sub.key)
         if sub.kind is SubscriptionKind.QUEUE:
-            queue = self.queues.get(sub.key)
-            return None if queue is None else queue.calls
-        if sub.kind is SubscriptionKind.PARK:
-            return self._park_calls
+            return self.queues.get(sub.key)
         return None
+
+    def _calls_of(self, sub: _Subscription, holder: User | Queue | None = None) -> dict[int, Call] | None:
+        """The calls ``sub`` reports: those of ``holder`` (its user or queue, looked up unless given) or the park
+        server's; None: the user or queue is gone, or ``sub`` reports no calls."""
+        if holder is None:
+            holder = self._holder_of(sub)
+        if holder is not None:
+            return holder.calls
+        return self._park_calls if sub.kind is SubscriptionKind.PARK else None
 
     # --- incoming --------------------------------------------------------------------------------------------
 
@@ -964,39 +970,23 @@ class IPOfficeClient:
 
         (The client's busiest path: one of these per call change.)
         """
-        kind = sub.kind
-        holder: User | Queue | None = None
-        if kind is SubscriptionKind.USER:
-            holder = self.users.get(sub.key)
-        elif kind is SubscriptionKind.QUEUE:
-            holder = self.queues.get(sub.key)
-        if holder is not None:
-            calls = holder.calls
-        elif kind is SubscriptionKind.PARK:
-            calls = self._park_calls
-        else:
+        holder = self._holder_of(sub)
+        calls = self._calls_of(sub, holder)
+        if calls is None:
             return
         if sub.unconfirmed:
             for info in notify.callinfo:
                 sub.unconfirmed.discard(info.callid)
-        events = apply_call_control(calls, notify, _CALL_OWNERS[kind], sub.key, time.time(), self._on_unknown)
-        if events:
-            self._emit_calls(events)
+        events = apply_call_control(calls, notify, _CALL_OWNERS[sub.kind], sub.key, time.time(), self._on_unknown)
+        self._after_calls(sub, events, holder)
+
+    def _after_calls(self, sub: _Subscription, events: list[CallEvent], holder: User | Queue | None) -> None:
+        """Tell the call listeners ``events``, then the listeners of the owner (``holder``, or the park server)."""
+        self._emit_calls(events)
         if isinstance(holder, User):
             self._emit_user(holder)
         elif holder is not None:
             self._emit_queue(holder)
-        else:
-            self._emit_parked()
-
-    def _after_calls(self, sub: _Subscription, events: list[CallEvent]) -> None:
-        self._emit_calls(events)
-        if sub.kind is SubscriptionKind.USER:
-            if (user := self.users.get(sub.key)) is not None:
-                self._emit_user(user)
-        elif sub.kind is SubscriptionKind.QUEUE:
-            if (queue := self.queues.get(sub.key)) is not None:
-                self._emit_queue(queue)
         elif sub.kind is SubscriptionKind.PARK:
             self._emit_parked()
 
