@@ -104,7 +104,8 @@ CallDetails = Mapping[str, Callable[[Any], Any]]
 
 
 class _CallSource:
-    """Where a snapshot built by the client reads its not yet read details from: its CallInfo and a reader."""
+    """Where a snapshot built by the client reads its not yet read fields from: its CallInfo and the table of how
+    (:data:`CallDetails`)."""
 
     __slots__ = ("_details", "_info")
 
@@ -113,10 +114,11 @@ class _CallSource:
 class Call(_CallSource):
     """A call appearance on a user, a queue or the park server: the latest snapshot IP Office sent.
 
-    An ordinary frozen dataclass. The client builds it with its key fields set (``call_id``, owner, ``state``,
-    ``direction``, ``failed_cause``, ``gcid`` and the times) and every other field is read from the CallInfo the
-    first time it is asked for, then kept: equality, hashing, ``repr``, ``dataclasses.replace`` and ``asdict`` read
-    them like any attribute access does. The CallInfo is never changed after it was received.
+    An ordinary frozen dataclass. The client builds it with the fields of :data:`SNAPSHOT_FIELDS` set (ids, owner,
+    state, direction, failed cause, gcid, the called number and the calling and connected parties, queue name, times)
+    and every other field is read from the CallInfo the first time it is asked for, then kept: equality, hashing,
+    ``repr``, ``dataclasses.replace`` and ``asdict`` read them like any attribute access does. The CallInfo is never
+    changed after it was received.
     """
 
     call_id: int
