@@ -195,6 +195,7 @@ class IPOfficeCoordinator:
         self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
+        self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -217,6 +218,7 @@ class IPOfficeCoordinator:
         await client.connect()
         self.connected = True
         self._started = True
+        self._system_connected = {system: self.client_of(system).connected for system in self.systems}
         exposed_users = sum(1 for guid in client.users if self.user_exposed(guid))
         self.core_entities_only = exposed_users > CORE_ENTITIES_ABOVE_USERS
         calls = [call for user in client.users.values() for call in user.calls.values()]
@@ -363,16 +365,29 @@ class IPOfficeCoordinator:
             return
         self.connected = connected
         if connected:
-            LOGGER.info("Connection to IP Office %s restored", self.entry.data["host"])
             self._clear_repairs()
-        else:
-            LOGGER.warning("Connection to IP Office %s lost; reconnecting", self.entry.data["host"])
+        if self.pair is None:  # (a pair's systems are logged one by one: _on_systems)
+            self._log_system(PRIMARY, connected)
         for listener in list(self._connection_listeners):
             listener()
+
+    def _log_system(self, system: str, connected: bool) -> None:
+        """Log once, at info, that a system's connection was lost or is back (the client logs its retries at debug)."""
+        client = self.client_of(system)
+        name = client.host if self.pair is None else f"{system} {client.host}"
+        if connected:
+            LOGGER.info("Connection to IP Office %s restored", name)
+        else:
+            LOGGER.info("Connection to IP Office %s lost (%s); reconnecting", name, client.loss_reason or "unknown")
 
     @callback
     def _on_systems(self) -> None:
         """A system of the pair connected or disconnected, or users are served from the other one."""
+        for system in self.systems:
+            connected = self.client_of(system).connected
+            if self._system_connected.get(system, connected) != connected:
+                self._log_system(system, connected)
+            self._system_connected[system] = connected
         self._clear_repairs()
         for listener in list(self._connection_listeners):
             listener()

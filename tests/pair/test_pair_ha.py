@@ -3,6 +3,7 @@ system that holds the call, nothing flickering that the other system can serve, 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from typing import Any
 from unittest.mock import patch
@@ -64,8 +65,10 @@ def _state(hass: HomeAssistant, entity_id: str) -> str:
     return state.state
 
 
-async def test_failover_and_failback(hass: HomeAssistant, sims: SimulatorPair, entry: MockConfigEntry) -> None:
-    """The primary fails and comes back while calls queue on both systems."""
+async def test_failover_and_failback(
+    hass: HomeAssistant, sims: SimulatorPair, entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The primary fails and comes back while calls queue on both systems; logged once when lost, once when back."""
     coordinator: IPOfficeCoordinator = entry.runtime_data
     system = sims.primary.fingerprint
     alice, sales = guid_of(sims.primary, "2001"), guid_of(sims.primary, "2501")
@@ -132,6 +135,15 @@ async def test_failover_and_failback(hass: HomeAssistant, sims: SimulatorPair, e
     assert watch.of("2501", on_secondary.gcid) == ["queued", "ended"]
     assert watch.of("2501", on_primary.gcid) == ["queued", "ended", "queued", "ended"]
     assert coordinator.active_calls == 0
+    logged = [
+        record.getMessage()
+        for record in caplog.records
+        if record.name.startswith("custom_components.ipoffice") and record.levelno >= logging.INFO
+    ]
+    primary = f"IP Office primary {sims.primary.config.host}"
+    assert sum(message.startswith(f"Connection to {primary} lost (") for message in logged) == 1, logged
+    assert sum(message == f"Connection to {primary} restored" for message in logged) == 1, logged
+    assert not [message for message in logged if "secondary 127" in message or message.startswith("Reconnect")]
 
 
 async def test_both_down_then_secondary_serves(

@@ -216,6 +216,8 @@ class IPOfficeClient:
         self.connect_timeout = CONNECT_TIMEOUT
 
         self._state = ConnectionState.DISCONNECTED
+        self.loss_reason = ""
+        """Why the connection was last lost ("" before any loss): for whoever reports the loss."""
         self._conn: Connection | None = None
         self._lost_conns: list[Connection] = []  # lost connections still to close
         self._closing = False
@@ -660,7 +662,9 @@ class IPOfficeClient:
             # report comes from an older one, which must not tear down the connection that replaced it.
             _LOGGER.debug("Ignored the late loss of a replaced MTCTI-3 connection: %s", reason)
             return
-        _LOGGER.warning("Lost the MTCTI-3 connection to %s: %s", self._host, reason)
+        # At debug level: whoever uses the client reports the loss (Home Assistant's coordinator once, at info)
+        _LOGGER.debug("Lost the MTCTI-3 connection to %s: %s", self._host, reason)
+        self.loss_reason = reason
         if self._conn is not None:
             self._lost_conns.append(self._conn)
         self._conn = None
@@ -684,7 +688,7 @@ class IPOfficeClient:
                 await self._establish(resume=True)
             except MTCTI3Error as err:
                 refused = isinstance(err, AuthenticationError)
-                _LOGGER.warning(
+                _LOGGER.debug(
                     "Reconnect %d to %s failed: %s%s",
                     attempt,
                     self._host,
@@ -699,7 +703,7 @@ class IPOfficeClient:
                 continue
             self._stats.reconnects += 1
             self._state = ConnectionState.CONNECTED
-            _LOGGER.info("Reconnected to %s after %d attempt(s)", self._host, attempt)
+            _LOGGER.debug("Reconnected to %s after %d attempt(s)", self._host, attempt)
             self._emit_connection(True)
             return
 
