@@ -1,4 +1,4 @@
-"""Diagnostics of the Avaya IP Office integration (secrets and public phone numbers redacted)."""
+"""Diagnostics of the Avaya IP Office integration (secrets and personal data of the public redacted)."""
 
 from __future__ import annotations
 
@@ -14,25 +14,35 @@ from .const import CONF_QUEUES, CONF_USERS, DOMAIN, PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
-# Fields that may hold a number of the public (a caller, a forwarding destination) or personal data.
+# Fields that may hold a number of the public (a caller, a forwarding destination): redacted unless an extension.
 NUMBER_FIELDS = {"number", "called_party", "fwdu_number", "fwdb_number", "trunk_did"}
-PERSONAL_FIELDS = {"email"}
+# Personal fields: redacted when set. A call's tag and account code (fields of a Call only) say who or what the
+# call is about; email is the user's or queue's address.
+PERSONAL_FIELDS = {"email", "tag", "account_code"}
+# Fields whose value is a Party (or a list of them): of a Call, and ``party`` of a ConferenceMember. A party's name
+# is that of a caller or callee (a third party) and is redacted; the owner's own ``name``/``fullname`` (User, Queue)
+# is not in a party and stays.
+PARTY_FIELDS = {"calling_party", "connected_party", "original_called_party", "targets", "party"}
+PARTY_PERSONAL_FIELDS = {"name"}
 
 
-def _redact_numbers(value: Any, extensions: set[str]) -> Any:
-    """Redact numbers that are not extensions of the system, and personal fields."""
+def _redact_numbers(value: Any, extensions: set[str], *, party: bool = False) -> Any:
+    """Redact numbers that are not extensions of the system, personal fields and the names of parties.
+
+    ``value`` is what ``dataclasses.asdict`` makes of a model; ``party``: ``value`` is a Party (or a list of them).
+    """
     if isinstance(value, dict):
         result: dict[Any, Any] = {}
         for key, item in value.items():
-            if (key in PERSONAL_FIELDS and item) or (
+            if ((key in PERSONAL_FIELDS or (party and key in PARTY_PERSONAL_FIELDS)) and item) or (
                 key in NUMBER_FIELDS and isinstance(item, str) and item and item not in extensions
             ):
                 result[key] = REDACTED
             else:
-                result[key] = _redact_numbers(item, extensions)
+                result[key] = _redact_numbers(item, extensions, party=key in PARTY_FIELDS)
         return result
     if isinstance(value, (list, tuple)):
-        return [_redact_numbers(item, extensions) for item in value]
+        return [_redact_numbers(item, extensions, party=party) for item in value]
     return value
 
 
