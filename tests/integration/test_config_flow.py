@@ -6,11 +6,13 @@ from typing import Any
 from unittest.mock import patch
 
 import pytest
-from homeassistant.config_entries import SOURCE_USER
+from homeassistant.config_entries import SOURCE_USER, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipoffice import config_flow
 from custom_components.ipoffice.const import (
@@ -25,8 +27,8 @@ from custom_components.ipoffice.const import (
     TLS_PINNED,
     TLS_VERIFY,
 )
-from custom_components.ipoffice.mtcti3 import RequestTimeoutError, TLSError, TLSMode
-from simulator import Simulator, SimulatorConfig
+from custom_components.ipoffice.mtcti3 import IPOfficeClient, RequestTimeoutError, TLSError, TLSMode
+from simulator import Simulator
 
 from .conftest import PASSWORD, USERNAME, entry_data, guid_of
 
@@ -37,21 +39,44 @@ def _user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
     return {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port, CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD, **changes}
 
 
-async def _start(hass: HomeAssistant) -> dict[str, Any]:
+async def _start(hass: HomeAssistant) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "user"
     assert result["errors"] == {}
-    return result  # type: ignore[return-value]
+    return result
 
 
-async def _to_certificate(hass: HomeAssistant, sim: Simulator, **changes: Any) -> dict[str, Any]:
+async def _to_certificate(hass: HomeAssistant, sim: Simulator, **changes: Any) -> ConfigFlowResult:
     result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, **changes))
     assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "certificate"
     assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
-    return result  # type: ignore[return-value]
+    return result
+
+
+def _assert_error(result: ConfigFlowResult, error: str) -> None:
+    """The user form is shown again with ``error``."""
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+
+
+async def _assert_created(hass: HomeAssistant, result: ConfigFlowResult, sim: Simulator) -> None:
+    """The flow ended with an entry pinned to the simulator's certificate (and the entry was set up)."""
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "IP Office 127.0.0.1"
+    assert result["data"] == entry_data(sim)
+    assert result["options"] == {}
+    assert result["result"].unique_id == sim.fingerprint
+    await hass.async_block_till_done()
+
+
+async def _retry_trusted(hass: HomeAssistant, result: ConfigFlowResult, sim: Simulator) -> None:
+    """Submitting the user form again, once the fault is gone, creates the entry: the trust given is kept."""
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    await _assert_created(hass, result, sim)
 
 
 async def test_trust_certificate(hass: HomeAssistant, sim: Simulator) -> None:
@@ -85,7 +110,7 @@ async def test_cancel_certificate(hass: HomeAssistant, sim: Simulator) -> None:
 
 async def test_verified_certificate(hass: HomeAssistant, sim: Simulator) -> None:
     """A certificate the system trusts needs no question (verification is played by an insecure client)."""
-    real = config_flow.IPOfficeClient
+    real = IPOfficeClient
 
     def verify_is_insecure(*args: Any, **kwargs: Any) -> Any:
         if kwargs["tls"] is TLSMode.VERIFY:
@@ -102,21 +127,28 @@ async def test_verified_certificate(hass: HomeAssistant, sim: Simulator) -> None
 
 
 async def test_cannot_connect_then_recover(hass: HomeAssistant, sim: Simulator) -> None:
-    """A wrong port shows cannot_connect; the right one continues."""
+    """A wrong port shows cannot_connect; the right one goes on to the certificate and creates the entry."""
     result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, port=1))
-    assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"base": "cannot_connect"}
+    _assert_error(result, "cannot_connect")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
     assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    await _assert_created(hass, result, sim)
 
 
 async def test_fingerprint_tls_error(hass: HomeAssistant, sim: Simulator) -> None:
-    """A TLS failure while reading the certificate is a TLS error."""
+    """A TLS failure while reading the certificate is a TLS error; once it is gone the certificate is shown."""
     result = await _start(hass)
     with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", side_effect=TLSError("bad")):
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
-    assert result["errors"] == {"base": "tls_error"}
+    _assert_error(result, "tls_error")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.MENU
+    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    await _assert_created(hass, result, sim)
 
 
 async def test_invalid_auth_after_trust(hass: HomeAssistant, sim: Simulator) -> None:
@@ -148,33 +180,43 @@ async def test_insecure_choice_is_kept(hass: HomeAssistant, sim: Simulator) -> N
     [("refuse_service", "service_refused"), ("refuse_auth", "invalid_auth")],
 )
 async def test_refused(hass: HomeAssistant, sim: Simulator, fault: str, error: str) -> None:
-    """The IP Office refuses the service or the service user."""
+    """The IP Office refuses the service or the service user; once it accepts them the entry is created."""
     result = await _to_certificate(hass, sim)
     setattr(sim.faults, fault, True)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
-    assert result["errors"] == {"base": error}
+    _assert_error(result, error)
+    sim.faults.reset()
+    await _retry_trusted(hass, result, sim)
 
 
-async def test_too_many_connections(hass: HomeAssistant) -> None:
-    """The IP Office already has its 10 connections."""
-    async with Simulator(SimulatorConfig(max_connections=0)) as sim:
-        result = await _to_certificate(hass, sim)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "trust_certificate"}
-        )
-        assert result["errors"] == {"base": "too_many_connections"}
+async def test_too_many_connections(hass: HomeAssistant, sim: Simulator) -> None:
+    """The IP Office already has its 10 connections; once one is free the entry is created."""
+    result = await _to_certificate(hass, sim)
+    sim.config.max_connections = 0
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    _assert_error(result, "too_many_connections")
+    sim.config.max_connections = 10
+    await _retry_trusted(hass, result, sim)
 
 
 async def test_pinned_mismatch_is_tls_error(hass: HomeAssistant, sim: Simulator) -> None:
-    """A certificate other than the one shown fails the pinned connection."""
+    """A certificate other than the one shown fails the pinned connection; the real one is then asked about."""
     with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
         result = await _start(hass)
         result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
         assert result["type"] is FlowResultType.MENU
+        assert result["description_placeholders"] == {"fingerprint": OTHER_FINGERPRINT, "host": "127.0.0.1"}
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": "trust_certificate"}
         )
-    assert result["errors"] == {"base": "tls_error"}
+    _assert_error(result, "tls_error")
+    # The pin of the other certificate is not kept: the certificate the system presents is shown to trust.
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
+    await _assert_created(hass, result, sim)
 
 
 @pytest.mark.parametrize(
@@ -182,13 +224,14 @@ async def test_pinned_mismatch_is_tls_error(hass: HomeAssistant, sim: Simulator)
     [(RequestTimeoutError("slow"), "cannot_connect"), (RuntimeError("boom"), "unknown")],
 )
 async def test_connect_errors(hass: HomeAssistant, sim: Simulator, side_effect: Exception, error: str) -> None:
-    """Other failures of the client."""
+    """Other failures of the client; once the client connects again the entry is created."""
     result = await _to_certificate(hass, sim)
     with patch("custom_components.ipoffice.config_flow.IPOfficeClient.connect", side_effect=side_effect):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"next_step_id": "trust_certificate"}
         )
-    assert result["errors"] == {"base": error}
+    _assert_error(result, error)
+    await _retry_trusted(hass, result, sim)
 
 
 async def test_already_configured(hass: HomeAssistant, sim: Simulator) -> None:
@@ -216,6 +259,42 @@ async def test_large_system_asks(hass: HomeAssistant, sim: Simulator) -> None:
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["options"] == {CONF_USERS: users, CONF_QUEUES: [guid_of(sim, "2501")]}
+    await hass.async_block_till_done()
+
+
+async def test_large_system_select_shown_again(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, sim: Simulator
+) -> None:
+    """Reopening the flow at the choice of users and queues (the frontend fetches it again) shows the same choice."""
+    assert await async_setup_component(hass, "config", {})
+    with patch("custom_components.ipoffice.config_flow.LARGE_SYSTEM_USERS", 5):
+        result = await _to_certificate(hass, sim)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "select"
+
+    client = await hass_client()
+    response = await client.get(f"/api/config/config_entries/flow/{result['flow_id']}")
+    assert response.status == 200
+    shown = await response.json()
+    assert shown["type"] == FlowResultType.FORM
+    assert shown["step_id"] == "select"
+    assert shown["errors"] is None
+    assert shown["description_placeholders"] == {"users": "12"}
+    fields = {field["name"]: field for field in shown["data_schema"]}
+    assert list(fields) == [CONF_USERS, CONF_QUEUES]
+    users = fields[CONF_USERS]["selector"]["select"]["options"]
+    assert len(users) == 12
+    assert {"value": guid_of(sim, "2001"), "label": "2001 Alice Smith"} in users
+    queues = fields[CONF_QUEUES]["selector"]["select"]["options"]
+    assert [queue["label"] for queue in queues] == ["2501 Sales", "2502 Support", "2503 Reception"]
+
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_USERS: [guid_of(sim, "2001")]})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == entry_data(sim)
+    assert result["options"] == {CONF_USERS: [guid_of(sim, "2001")], CONF_QUEUES: []}
     await hass.async_block_till_done()
 
 
