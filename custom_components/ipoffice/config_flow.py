@@ -247,6 +247,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._show_step(step_id, {"base": "secondary_same_as_primary"})
         if error := await self._async_fingerprint(SECONDARY):
             return self._show_step(step_id, {"base": SECONDARY_ERRORS[error]})
+        if self._configured_elsewhere(SECONDARY):
+            return self._show_step(step_id, {"base": "secondary_already_configured"})
         if not self._keep_trust(self._previous, SECONDARY):
             data[CONF_SECONDARY_TLS_MODE] = TLS_VERIFY
             data[CONF_SECONDARY_FINGERPRINT] = None
@@ -261,6 +263,30 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         if error is not None:
             return self._show_step(step_id, {"base": SECONDARY_ERRORS.get(error, error)})
         return self._finish()
+
+    def _configured_elsewhere(self, system: str) -> bool:
+        """Whether ``system`` of this flow is a system (primary or secondary) of another entry already.
+
+        The same system twice would show its users twice (with the same device and entity ids) and use two of its
+        ten MTCTI-3 connections. A system is known by its certificate (an entry's unique id, a pinned fingerprint) or
+        by its address.
+        """
+        host_key, port_key, _, _ = KEYS[system]
+        address = (self._data[host_key], self._data[port_key])
+        fingerprint = self._fingerprints.get(system)
+        own = self.context.get("entry_id")  # the entry a reconfigure flow changes
+        for other in self._async_current_entries(include_ignore=False):
+            if other.entry_id == own:
+                continue
+            data = other.data
+            fingerprints = {other.unique_id, data.get(CONF_FINGERPRINT), data.get(CONF_SECONDARY_FINGERPRINT)}
+            addresses = {
+                (data.get(CONF_HOST), data.get(CONF_PORT)),
+                (data.get(CONF_SECONDARY_HOST), data.get(CONF_SECONDARY_PORT)),
+            }
+            if (fingerprint and fingerprint in fingerprints) or address in addresses:
+                return True
+        return False
 
     def _finish(self) -> ConfigFlowResult:
         """Every system connected: save a reconfigured entry, or ask what to expose, or create the entry."""
@@ -310,6 +336,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._show_step("user", {"base": error})
         await self.async_set_unique_id(self._fingerprint)
         self._abort_if_unique_id_configured()
+        if self._configured_elsewhere(PRIMARY):  # another entry's secondary, or its address
+            return self.async_abort(reason="already_configured")
         if not self._keep_trust(self._previous):
             self._data[CONF_TLS_MODE] = TLS_VERIFY
             self._data[CONF_FINGERPRINT] = None
@@ -426,9 +454,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         self._data = _with_secondary(data, user_input)
         if error := await self._async_fingerprint():
             return self._show_reconfigure({"base": error})
-        for other in self._async_current_entries(include_ignore=False):
-            if other.entry_id != entry.entry_id and other.unique_id == self._fingerprint:
-                return self.async_abort(reason="already_configured")
+        if self._configured_elsewhere(PRIMARY):
+            return self.async_abort(reason="already_configured")
         if not self._keep_trust(self._previous) and self._data[CONF_TLS_MODE] == TLS_PINNED:
             self._system = PRIMARY
             return await self.async_step_certificate()

@@ -18,9 +18,10 @@ from custom_components.ipoffice.const import (
     DOMAIN,
     TLS_INSECURE,
 )
+from simulator import SimulatorConfig
 from simulator.pair import PRIMARY, SimulatorPair
 
-from .conftest import PASSWORD, USERNAME, entry_data, pair_data
+from .conftest import PASSWORD, USERNAME, _unload_all, entry_data, pair_data
 
 
 def _input(sims: SimulatorPair, secondary_port: int | None = None, **secondary: Any) -> dict[str, Any]:
@@ -165,4 +166,47 @@ async def test_reauth_checks_both_systems(hass: HomeAssistant, sims: SimulatorPa
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reauth_successful"
     assert entry.data[CONF_PASSWORD] == "new-password"
+    await hass.async_block_till_done()
+
+
+async def test_a_system_of_a_pair_is_not_added_twice(hass: HomeAssistant, sims: SimulatorPair) -> None:
+    """A pair's secondary cannot become an entry of its own or another entry's secondary (its users would show
+    twice); the flow says so and recovers once another system is given."""
+    pair = MockConfigEntry(domain=DOMAIN, unique_id=sims.primary.fingerprint, data=pair_data(sims))
+    pair.add_to_hass(hass)
+
+    # The secondary as the primary of a new entry.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    single = {CONF_HOST: "127.0.0.1", CONF_PORT: sims.secondary.port, CONF_USERNAME: USERNAME, CONF_PASSWORD: PASSWORD}
+    result = await _configure(hass, result["flow_id"], single)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+    # The pair's primary (or secondary) as the secondary of another system's entry: an error on the form.
+    async with SimulatorPair(SimulatorConfig(host="127.0.0.1"), SimulatorConfig(host="127.0.0.1")) as others:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        for taken in (sims.primary.port, sims.secondary.port):
+            result = await _configure(
+                hass, result["flow_id"], {**_input(others), CONF_SECONDARY: {CONF_HOST: "127.0.0.1", CONF_PORT: taken}}
+            )
+            if result["type"] is FlowResultType.MENU:  # the first time: the primary's certificate, trusted
+                result = await _configure(hass, result["flow_id"], {"next_step_id": "trust_certificate"})
+            assert result["type"] is FlowResultType.FORM
+            assert result["errors"] == {"base": "secondary_already_configured"}
+        result = await _configure(hass, result["flow_id"], _input(others))  # its own secondary: the flow goes on
+        assert result["step_id"] == "certificate"
+        assert result["description_placeholders"]["fingerprint"] == others.secondary.fingerprint
+        result = await _configure(hass, result["flow_id"], {"next_step_id": "trust_certificate"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["result"].unique_id == others.primary.fingerprint
+        await hass.async_block_till_done()
+        await _unload_all(hass)
+
+    # Reconfiguring the pair with its own systems is no duplicate.
+    result = await pair.start_reconfigure_flow(hass)
+    secondary = {CONF_HOST: "127.0.0.1", CONF_PORT: sims.secondary.port}
+    result = await _configure(
+        hass, result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sims.primary.port, CONF_SECONDARY: secondary}
+    )
+    assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
