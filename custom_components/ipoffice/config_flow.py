@@ -16,6 +16,7 @@ from homeassistant.config_entries import (
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT, CONF_USERNAME
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import section
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
     SelectOptionDict,
@@ -291,6 +292,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
     def _finish(self) -> ConfigFlowResult:
         """Every system connected: save a reconfigured entry, or ask what to expose, or create the entry."""
         if self.source == SOURCE_RECONFIGURE:
+            if not self._same_system():
+                return self.async_abort(reason="wrong_system")
             return self._update_reconfigured()
         if len(_lines(self._directory, LineKind.USER)) > LARGE_SYSTEM_USERS:
             return self._show_select()
@@ -302,6 +305,25 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             data_schema=_exposure_schema(self._directory, {}, with_all=False),
             description_placeholders={"users": str(len(_lines(self._directory, LineKind.USER)))},
         )
+
+    def _same_system(self) -> bool:
+        """Whether a reconfigure reaches the entry's own IP Office, not another one.
+
+        Checked when the certificate changed (else it is the same system): some user or queue that the entry has a
+        device of must be in the directory of the system reached. A renewed certificate keeps the users; another
+        system has none of them (and its set-up would remove them all from Home Assistant as stale).
+        """
+        entry = self._get_reconfigure_entry()
+        if entry.unique_id == self._fingerprint:
+            return True
+        registry = dr.async_get(self.hass)
+        lines = {
+            ident
+            for device in dr.async_entries_for_config_entry(registry, entry.entry_id)
+            for domain, ident in device.identifiers
+            if domain == DOMAIN and ident not in (entry.unique_id, entry.data.get(CONF_SYSTEM_ID))
+        }
+        return not lines or not lines.isdisjoint(self._directory)
 
     def _update_reconfigured(self) -> ConfigFlowResult:
         """Save the reconfigured entry; a renewed certificate becomes its unique id (duplicates stay detected).

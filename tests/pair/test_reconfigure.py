@@ -9,7 +9,7 @@ from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.ipoffice.const import CONF_FINGERPRINT, CONF_SYSTEM_ID, DOMAIN
-from simulator import Simulator
+from simulator import Simulator, SimulatorConfig, generate_scenario
 
 from .conftest import PASSWORD, USERNAME, entry_data
 
@@ -59,3 +59,32 @@ async def test_unchanged_certificate_keeps_unique_id(hass: HomeAssistant, sim: S
     await hass.async_block_till_done()
     assert entry.unique_id == sim.fingerprint
     assert CONF_SYSTEM_ID not in entry.data
+
+
+async def test_reconfigure_to_another_system_is_refused(hass: HomeAssistant, sim: Simulator) -> None:
+    """An address that reaches another IP Office (none of the entry's users on it) changes nothing, even when its
+    certificate is trusted: else its set-up would remove every user of the entry as stale."""
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=entry_data(sim))
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    devices = len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id))
+    assert devices > 1
+
+    scenario = generate_scenario(users=5, queues=1, name="Another Site")
+    async with Simulator(SimulatorConfig(host="127.0.0.1", port=0, scenario=scenario)) as other:
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"host": "127.0.0.1", "port": other.port}
+        )
+        assert result["type"] is FlowResultType.MENU
+        assert result["description_placeholders"]["fingerprint"] == other.fingerprint
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "wrong_system"
+        await hass.async_block_till_done()
+    assert dict(entry.data) == entry_data(sim)
+    assert entry.unique_id == sim.fingerprint
+    assert len(dr.async_entries_for_config_entry(dr.async_get(hass), entry.entry_id)) == devices
