@@ -66,7 +66,8 @@ class SystemSensorDescription(SensorEntityDescription):
     value_fn: Callable[[IPOfficeCoordinator], StateType]
 
 
-PHONE_STATES = [state.name.lower() for state in PhoneState]
+# What User.phone_state derives from the user's calls and flags (never RECOVER, nor UNKNOWN: a presence's values)
+PHONE_STATES = [state.name.lower() for state in PhoneState if state not in (PhoneState.RECOVER, PhoneState.UNKNOWN)]
 
 
 def _longest_waiting(queue: Queue) -> datetime | None:

@@ -14,6 +14,7 @@ from custom_components.ipoffice.const import QUEUE_EVENT_TYPES, USER_EVENT_TYPES
 from custom_components.ipoffice.device_trigger import TRIGGER_TYPES
 from custom_components.ipoffice.mtcti3 import PhoneState
 from custom_components.ipoffice.select import SERVICE_MODES
+from custom_components.ipoffice.sensor import PHONE_STATES
 
 ROOT = Path(__file__).parents[2] / "custom_components" / "ipoffice"
 
@@ -96,7 +97,9 @@ def test_entity_translations_and_icons_match() -> None:
             assert key in keys
             assert icon["default"].startswith("mdi:")
     phone = translations["entity"]["sensor"]["phone_state"]["state"]
-    assert set(phone) == {state.name.lower() for state in PhoneState}
+    assert set(phone) == set(PHONE_STATES) == set(icons["entity"]["sensor"]["phone_state"]["state"])
+    # every state the user's phone can be in (the sensor never takes a presence's RECOVER or UNKNOWN)
+    assert set(PHONE_STATES) == {state.name.lower() for state in PhoneState} - {"recover", "unknown"}
     assert set(translations["entity"]["select"]["service_mode"]["state"]) == set(SERVICE_MODES)
     event = translations["entity"]["event"]
     assert set(event["user_call"]["state_attributes"]["event_type"]["state"]) == set(USER_EVENT_TYPES)
