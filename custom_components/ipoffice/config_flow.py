@@ -75,6 +75,10 @@ KEYS: dict[str, tuple[str, str, str, str]] = {
 }
 
 
+# A system whose certificate is not verified: its host, port and certificate fingerprint (None: not known).
+type Unverified = tuple[str, int, str | None]
+
+
 # The error keys of the secondary IP Office, by the primary's error key.
 SECONDARY_ERRORS = {
     "cannot_connect": "secondary_cannot_connect",
@@ -123,6 +127,22 @@ def _with_secondary(data: dict[str, Any], user_input: Mapping[str, Any]) -> dict
     return data
 
 
+def _unverified_of(entry: IPOfficeConfigEntry) -> dict[str, Unverified]:
+    """The systems that ``entry`` does not verify, by system: the trust decisions a reconfigure starts from.
+
+    An entry that does not verify stores no fingerprint. The primary's certificate is the entry's unique id (the one
+    seen when it was set up or last reconfigured): a primary that presents another one is asked about again. The
+    secondary's is not known: its address alone is compared (the entry connects to that address unverified already).
+    """
+    data = entry.data
+    unverified: dict[str, Unverified] = {}
+    if data.get(CONF_TLS_MODE) == TLS_INSECURE:
+        unverified[PRIMARY] = (data[CONF_HOST], data[CONF_PORT], entry.unique_id)
+    if data.get(CONF_SECONDARY_HOST) and data.get(CONF_SECONDARY_TLS_MODE) == TLS_INSECURE:
+        unverified[SECONDARY] = (data[CONF_SECONDARY_HOST], data[CONF_SECONDARY_PORT], None)
+    return unverified
+
+
 def _selector(lines: list[LineEntry]) -> SelectSelector:
     return SelectSelector(
         SelectSelectorConfig(
@@ -164,6 +184,7 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         self._fingerprints: dict[str, str] = {}
         self._system = PRIMARY  # whose certificate the certificate step asks about
         self._previous: Mapping[str, Any] = {}  # the data of the previous attempt (its trust decisions are kept)
+        self._unverified: dict[str, Unverified] = {}  # by system: the one the user chose not to verify
         self._directory: dict[str, LineEntry] = {}
 
     @staticmethod
@@ -366,15 +387,34 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_connect_and_finish("user")
 
     def _keep_trust(self, previous: Mapping[str, Any], system: str = PRIMARY) -> bool:
-        """Keep a trust decision taken earlier (this certificate pinned, or no verification) for ``system``."""
+        """Keep a trust decision taken earlier for ``system`` (a retry does not ask again), if it is about this system.
+
+        A pinned certificate is kept when ``system`` presents it (at any address: the pin names the system). Not
+        verifying is kept only for the very system it was chosen for: else a wrong password on one system, then the
+        address of another, would connect to the other without verifying its certificate or asking about it.
+        """
         _, _, tls_key, fingerprint_key = KEYS[system]
         mode = previous.get(tls_key)
-        fingerprint = self._fingerprints.get(system)
-        if mode == TLS_INSECURE or (mode == TLS_PINNED and previous.get(fingerprint_key) == fingerprint):
+        if mode == TLS_PINNED:
+            keep = previous.get(fingerprint_key) == self._fingerprints.get(system)
+        else:
+            keep = mode == TLS_INSECURE and self._chose_unverified(system)
+        if keep:
             self._data[tls_key] = mode
             self._data[fingerprint_key] = previous.get(fingerprint_key)
-            return True
-        return False
+        return keep
+
+    def _chose_unverified(self, system: str) -> bool:
+        """Whether not verifying was chosen for ``system`` as it is now: the same address, the same certificate.
+
+        A certificate not known when the choice was made (the secondary of an entry) is not compared.
+        """
+        if (chosen := self._unverified.get(system)) is None:
+            return False
+        host, port, fingerprint = chosen
+        host_key, port_key, _, _ = KEYS[system]
+        same_address = (self._data[host_key], self._data[port_key]) == (host, port)
+        return same_address and fingerprint in (None, self._fingerprints.get(system))
 
     async def async_step_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A certificate cannot be verified: show its fingerprint and offer to trust it."""
@@ -393,10 +433,12 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         return await self._async_trusted()
 
     async def async_step_disable_verification(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Accept any certificate (encrypted, but not authenticated)."""
-        _, _, tls_key, fingerprint_key = KEYS[self._system]
+        """Accept any certificate (encrypted, but not authenticated) of this system: its address and certificate."""
+        host_key, port_key, tls_key, fingerprint_key = KEYS[self._system]
         self._data[tls_key] = TLS_INSECURE
         self._data[fingerprint_key] = None
+        fingerprint = self._fingerprints[self._system]
+        self._unverified[self._system] = (self._data[host_key], self._data[port_key], fingerprint)
         return await self._async_trusted()
 
     async def _async_trusted(self) -> ConfigFlowResult:
@@ -471,6 +513,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is None:
             return self._show_reconfigure({})
         entry = self._get_reconfigure_entry()
+        if not self._data:  # the first attempt: the entry's trust decisions are the earlier ones
+            self._unverified = _unverified_of(entry)
         self._previous = self._data or entry.data
         data = {**entry.data, CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: user_input[CONF_PORT]}
         self._data = _with_secondary(data, user_input)
@@ -478,9 +522,13 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._show_reconfigure({"base": error})
         if self._configured_elsewhere(PRIMARY):
             return self.async_abort(reason="already_configured")
-        if not self._keep_trust(self._previous) and self._data[CONF_TLS_MODE] == TLS_PINNED:
-            self._system = PRIMARY
-            return await self.async_step_certificate()
+        if not self._keep_trust(self._previous):
+            if self._data[CONF_TLS_MODE] == TLS_PINNED:  # the pinned certificate is not presented: ask about this one
+                self._system = PRIMARY
+                return await self.async_step_certificate()
+            # Not verifying was chosen for another system (address or certificate): verify, ask if that fails.
+            self._data[CONF_TLS_MODE] = TLS_VERIFY
+            self._data[CONF_FINGERPRINT] = None
         return await self._async_connect_and_finish("reconfigure")
 
 

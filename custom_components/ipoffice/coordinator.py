@@ -13,6 +13,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
@@ -275,6 +276,27 @@ class IPOfficeCoordinator:
     def queue_exposed(self, guid: str) -> bool:
         """Whether the entry exposes this queue."""
         return self.selected_queues is None or guid in self.selected_queues
+
+    def line_of(self, extension: str) -> LineEntry | None:
+        """The user or queue of the system that has ``extension`` (None: none has)."""
+        return next((line for line in self.client.directory.values() if line.extn == extension), None)
+
+    def check_member_exposed(self, extension: str, queue: str) -> None:
+        """Refuse to change the queue membership of a user the entry does not expose (it would start or stop
+        ringing for the queue's calls): a ServiceValidationError naming the extension and the queue."""
+        if (line := self.line_of(extension)) is not None and not self.user_exposed(line.guid):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="member_not_exposed",
+                translation_placeholders={"extension": extension, "queue": queue},
+            )
+
+    def extension_exposed(self, extension: str) -> bool:
+        """Whether ``extension`` is that of a user or queue the entry exposes (actions may act on its phone)."""
+        line = self.line_of(extension)
+        if line is None:
+            return False
+        return self.user_exposed(line.guid) if line.kind is LineKind.USER else self.queue_exposed(line.guid)
 
     @property
     def system_device_info(self) -> DeviceInfo:

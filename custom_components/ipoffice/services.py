@@ -13,7 +13,7 @@ the spec limits is validated by the schema before anything is sent; the client c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -83,6 +83,11 @@ TRANSFER_TYPES: Final = {
     "meetme": TransferType.MEETME,
     "fne": TransferType.FNE,
 }
+# Call and transfer types that act on the target's phone beyond ringing it: listen in or talk into its call, take
+# its ringing call, answer on its handset. The target must be a user (or, paging, a queue) the entry exposes: IP
+# Office lets MTCTI-3 do this to any phone, and the entry's choice of users is the only limit there is.
+INTRUSIVE_CALL_TYPES: Final = frozenset({"page", "force_feed", "intrude", "pickup"})
+INTRUSIVE_TRANSFER_TYPES: Final = frozenset({"page", "force_answer", "intrude", "whisper", "inclusion"})
 ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
 DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
 MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
@@ -101,7 +106,15 @@ def _count(minimum: int = 0, maximum: int = INT32_MAX) -> vol.All[Any]:
     return vol.All(vol.Coerce(int), vol.Range(min=minimum, max=maximum))
 
 
-TARGET: Final = _text(1, TRANSFER_TARGET_MAX)
+def _target(minimum: int) -> vol.All[Any]:
+    """A number to call: not the spec's "/type/destination" form, which only ``transfer_type`` may make."""
+    return vol.All(
+        _text(minimum, TRANSFER_TARGET_MAX),
+        vol.Match(r"^(?!/)", msg="must not start with / (choose a transfer type instead)"),
+    )
+
+
+TARGET: Final = _target(1)
 EXTENSION: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
 ENABLED: Final = {vol.Required("enabled"): cv.boolean}
 DESTINATION_MAX: Final = TRANSFER_TARGET_MAX
@@ -273,13 +286,21 @@ def _call_action(
     return Action(name, run, fields or {}, targets, CallRule(feature, prefer), admin)
 
 
-def _transfer_target(data: Mapping[str, Any]) -> str:
+def _check_intrusive(ctx: Context, target: str, kind: str | None, intrusive: frozenset[str]) -> None:
+    """Refuse a call type that acts on the target's phone unless the target is exposed (see INTRUSIVE_CALL_TYPES)."""
+    if kind in intrusive and not ctx.owner.coordinator.extension_exposed(target):
+        raise _invalid(translation_key="target_not_exposed", target=target, type=str(kind))
+
+
+def _transfer_target(ctx: Context) -> str:
     """The BlindTransfer arg1: the target, or the spec's "/type/destination" form (";MODEFROMPIN(pin)")."""
+    data = ctx.data
     target: str = data["target"]
     kind = data.get("transfer_type")
     pin = data.get("pin")
     if pin is not None and kind != "meetme":
         raise _invalid(translation_key="pin_needs_meetme")
+    _check_intrusive(ctx, target, kind, INTRUSIVE_TRANSFER_TYPES)
     if kind is None:
         return target
     text = f"/{int(TRANSFER_TYPES[kind])}/{target}"
@@ -297,7 +318,8 @@ def _member_lref(ctx: Context) -> int:
 
 
 def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
-    """The extension of an agent to add to (or find in) the queue, checked against IP Office's users."""
+    """The extension of an agent to add to (or find in) the queue, checked against IP Office's users: an agent
+    the entry does not expose is not changed (it would start or stop ringing for the queue's calls)."""
     extn: str = ctx.data["extension"]
     queue = ctx.owner.model
     assert isinstance(queue, Queue)
@@ -306,12 +328,45 @@ def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
             raise _invalid(translation_key="not_a_member", extension=extn, queue=ctx.owner.name)
     elif not any(line.kind is LineKind.USER and line.extn == extn for line in ctx.client.directory.values()):
         raise _invalid(translation_key="unknown_extension", extension=extn)
+    ctx.owner.coordinator.check_member_exposed(extn, ctx.owner.name)
     return extn
+
+
+def _own_calls(ctx: Context, call_ids: Iterable[int]) -> None:
+    """Refuse call ids that are not the owner's calls (the other call of a transfer or conference)."""
+    calls = ctx.owner.model.calls
+    for call_id in call_ids:
+        if call_id not in calls:
+            raise _invalid(translation_key="call_not_found", call_id=str(call_id), owner=ctx.owner.name)
+
+
+def _complete_transfer(ctx: Context) -> Awaitable[None]:
+    other: int | None = ctx.data.get("other_call_id")
+    _own_calls(ctx, () if other is None else (other,))
+    return ctx.client.complete_transfer(ctx.guid, ctx.call_id, other)
+
+
+def _complete_conference(ctx: Context) -> Awaitable[None]:
+    others: list[int] = ctx.data.get("other_call_ids", [])
+    _own_calls(ctx, others)
+    return ctx.client.complete_conference(ctx.guid, ctx.call_id, others)
+
+
+def _hot_desk_login(ctx: Context) -> Awaitable[None]:
+    """Log the user in at ``extension``: not at a phone of a user the entry does not expose (that user is logged
+    off it)."""
+    extn: str = ctx.data["extension"]
+    coordinator = ctx.owner.coordinator
+    line = coordinator.line_of(extn)
+    if line is not None and line.guid != ctx.guid and not coordinator.extension_exposed(extn):
+        raise _invalid(translation_key="extension_not_exposed", extension=extn)
+    return ctx.client.login_extension(ctx.guid, extn)
 
 
 async def _make_call(ctx: Context) -> int:
     data = ctx.data
     call_type = data.get("call_type")
+    _check_intrusive(ctx, data["target"], call_type, INTRUSIVE_CALL_TYPES)
     return await ctx.client.make_call(
         ctx.guid,
         data["target"],
@@ -351,7 +406,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "blind_transfer",
         _F.BLIND_TRANSFER,
-        lambda x: x.client.blind_transfer(x.guid, x.call_id, _transfer_target(x.data)),
+        lambda x: x.client.blind_transfer(x.guid, x.call_id, _transfer_target(x)),
         TRANSFER_FIELDS,
     ),
     _call_action(
@@ -378,7 +433,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "complete_transfer",
         _F.COMPLETE_TRANSFER,
-        lambda x: x.client.complete_transfer(x.guid, x.call_id, x.data.get("other_call_id")),
+        _complete_transfer,
         {vol.Optional("other_call_id"): _count(1)},
         prefer=_pending_transfer,
         targets=USER,
@@ -394,7 +449,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "complete_conference",
         _F.COMPLETE_CONF,
-        lambda x: x.client.complete_conference(x.guid, x.call_id, x.data.get("other_call_ids", ())),
+        _complete_conference,
         {vol.Optional("other_call_ids"): vol.All(cv.ensure_list, [_count(1)])},
         prefer=_pending_conference,
         targets=USER,
@@ -490,7 +545,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "make_call",
         _make_call,
         {
-            vol.Optional("target", default=""): _text(0, TRANSFER_TARGET_MAX),  # empty or left out: dial tone
+            vol.Optional("target", default=""): _target(0),  # empty or left out: dial tone
             vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
             vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
             vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),
@@ -533,7 +588,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     Action("set_mobile_twinning", lambda x: x.client.set_mobile_twinning(x.guid, x.data["enabled"]), ENABLED),
     Action(
         "hot_desk_login",
-        lambda x: x.client.login_extension(x.guid, x.data["extension"]),
+        _hot_desk_login,
         {vol.Required("extension"): EXTENSION},
     ),
     Action(

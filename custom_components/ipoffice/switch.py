@@ -196,8 +196,13 @@ class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Enable the member."""
-        await async_command(self.coordinator.commands.set_queue_member_enabled(self.queue, self.extn, True))
+        await self._set_enabled(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Disable the member."""
-        await async_command(self.coordinator.commands.set_queue_member_enabled(self.queue, self.extn, False))
+        await self._set_enabled(False)
+
+    async def _set_enabled(self, enabled: bool) -> None:
+        """Enable or disable the member: only a user the entry exposes (the switch of another shows its state)."""
+        self.coordinator.check_member_exposed(self.extn, self.queue.name)
+        await async_command(self.coordinator.commands.set_queue_member_enabled(self.queue, self.extn, enabled))

@@ -43,3 +43,25 @@ async def test_trace_redacts_authorization_codes(
     assert not any("\\" in line for line in trace if "guid" in line)  # no escaped bytes
     assert MAKE_CALL_CODE not in caplog.text
     assert SET_CODE not in caplog.text
+
+
+async def test_trace_redacts_a_meetme_pin(
+    make_client: ClientFactory, sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A MeetMe conference's PIN in a blind transfer ("/type/destination;MODEFROMPIN(pin)") reaches the IP Office
+    but shows as *** in the trace."""
+    caplog.set_level(logging.DEBUG, logger=TRACE_LOGGER_NAME)
+    client = await make_client()
+    bob = client.user_by_extn("2002")
+    assert bob is not None
+    sim_call = sim.incoming_call(to="2002", caller="01707123456")
+    await wait_for(lambda: bool(bob.calls), message="the call")
+    sim.answer(sim_call, by="2002")
+    await settle(sim)
+    (call_id,) = bob.calls
+    await client.blind_transfer(bob, call_id, f"/116/2005;MODEFROMPIN({MAKE_CALL_CODE})")
+    await settle(sim)
+    assert (sim_call.b.kind, sim_call.b.number) == ("conf", "2005")  # sent unchanged
+    trace = [r.getMessage() for r in caplog.records if r.name == TRACE_LOGGER_NAME]
+    assert any('arg1: "/116/2005;MODEFROMPIN(***)"' in line for line in trace), trace[-5:]
+    assert MAKE_CALL_CODE not in caplog.text

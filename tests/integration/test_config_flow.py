@@ -28,7 +28,7 @@ from custom_components.ipoffice.const import (
     TLS_VERIFY,
 )
 from custom_components.ipoffice.mtcti3 import IPOfficeClient, RequestTimeoutError, TLSError, TLSMode
-from simulator import Simulator
+from simulator import Simulator, SimulatorConfig
 
 from .conftest import PASSWORD, USERNAME, entry_data, guid_of
 
@@ -173,6 +173,41 @@ async def test_insecure_choice_is_kept(hass: HomeAssistant, sim: Simulator) -> N
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_TLS_MODE] == TLS_INSECURE
     await hass.async_block_till_done()
+
+
+async def test_insecure_choice_is_not_kept_for_another_system(hass: HomeAssistant, sim: Simulator) -> None:
+    """Not verifying one system's certificate is no choice about another: its own certificate is asked about."""
+    result = await _to_certificate(hass, sim, password="wrong")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "disable_verification"})
+    _assert_error(result, "invalid_auth")
+    async with Simulator(SimulatorConfig(host="127.0.0.1", port=0)) as other:
+        assert other.fingerprint != sim.fingerprint
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(other))
+        assert result["type"] is FlowResultType.MENU
+        assert result["step_id"] == "certificate"
+        assert result["description_placeholders"] == {"fingerprint": other.fingerprint, "host": "127.0.0.1"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "trust_certificate"}
+        )
+        await _assert_created(hass, result, other)
+        await hass.config_entries.async_unload(result["result"].entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_insecure_choice_is_not_kept_for_another_certificate(hass: HomeAssistant, sim: Simulator) -> None:
+    """Not verifying is not kept when the same address presents another certificate than when it was chosen."""
+    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
+        result = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, password="wrong"))
+        assert result["description_placeholders"] == {"fingerprint": OTHER_FINGERPRINT, "host": "127.0.0.1"}
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "disable_verification"}
+        )
+    _assert_error(result, "invalid_auth")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
 
 
 @pytest.mark.parametrize(
@@ -397,6 +432,56 @@ async def test_reconfigure_verify_mode(hass: HomeAssistant, sim: Simulator) -> N
     assert result["reason"] == "reconfigure_successful"
     assert entry.data[CONF_TLS_MODE] == TLS_INSECURE
     await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("unique_id", "asked"),
+    [(None, False), (OTHER_FINGERPRINT, True)],
+    ids=["same-certificate", "other-certificate"],
+)
+async def test_reconfigure_insecure_same_address(
+    hass: HomeAssistant, sim: Simulator, unique_id: str | None, asked: bool
+) -> None:
+    """An entry that does not verify keeps that at its address, unless the system presents another certificate than
+    the one it was set up with (its unique id)."""
+    data = entry_data(sim, tls_mode=TLS_INSECURE, fingerprint=None)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=unique_id or sim.fingerprint, data=data)
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
+    )
+    if asked:
+        assert result["type"] is FlowResultType.MENU
+        assert result["step_id"] == "certificate"
+        assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "certificate_not_trusted"
+    else:
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+    assert dict(entry.data) == data
+
+
+async def test_reconfigure_insecure_to_another_system(hass: HomeAssistant, sim: Simulator) -> None:
+    """An entry that does not verify its system, pointed at another address, is asked about that certificate."""
+    data = entry_data(sim, tls_mode=TLS_INSECURE, fingerprint=None)
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=data)
+    entry.add_to_hass(hass)
+    async with Simulator(SimulatorConfig(host="127.0.0.1", port=0)) as other:
+        result = await entry.start_reconfigure_flow(hass)
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: other.port}
+        )
+        assert result["type"] is FlowResultType.MENU
+        assert result["step_id"] == "certificate"
+        assert result["description_placeholders"] == {"fingerprint": other.fingerprint, "host": "127.0.0.1"}
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "certificate_not_trusted"
+    assert dict(entry.data) == data
 
 
 # --- options ---------------------------------------------------------------------------------------------------

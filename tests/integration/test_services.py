@@ -172,6 +172,9 @@ async def test_consulted_transfer(hass: HomeAssistant, sim: Simulator, init_inte
     states = sorted(c.state.name for c in calls_of(init_integration, sim, BOB))
     assert states == ["ONHOLDPENDTRANSFER", "RINGBACK"]
     await act(hass, sim, "answer", CAROL)
+    # the other call must be one of Bob's (call ids are per user): a clear refusal, nothing sent
+    await refused(hass, sim, "call_not_found", "complete_transfer", BOB, other_call_id=999)
+    assert len(calls_of(init_integration, sim, BOB)) == 2
     await act(hass, sim, "complete_transfer", BOB)
     assert calls_of(init_integration, sim, BOB) == []
     call = only_call(init_integration, sim, CAROL)
@@ -185,6 +188,7 @@ async def test_conference(hass: HomeAssistant, sim: Simulator, init_integration:
     await incoming(hass, sim, answer=True)
     await act(hass, sim, "setup_conference", BOB, target=CAROL)
     await act(hass, sim, "answer", CAROL)
+    await refused(hass, sim, "call_not_found", "complete_conference", BOB, other_call_ids=[999])
     await act(hass, sim, "complete_conference", BOB)
     call = only_call(init_integration, sim, BOB)
     assert {m.party.number for m in call.conference_members} == {"01707123456", CAROL}
@@ -365,6 +369,55 @@ async def test_unexposed_user_refused(hass: HomeAssistant, sim: Simulator, confi
     )
     await refused(hass, sim, "not_a_user", "set_do_not_disturb", None, device_id=device.id, enabled=True)
     assert client_of(config_entry).users.keys() == {guid_of(sim, BOB)}
+
+
+async def test_acts_only_on_exposed_phones(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """With Bob and Sales exposed, nothing reaches Carol's phone but ringing it: no listening in, no pickup, no
+    answering on her handset, no hot-desking onto her extension, no change of her queue membership."""
+    config_entry.add_to_hass(hass)
+    options = {"users": [guid_of(sim, BOB)], "queues": [guid_of(sim, SALES)]}
+    hass.config_entries.async_update_entry(config_entry, options=options)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    for call_type in ("intrude", "pickup", "force_feed", "page"):
+        message = await refused(hass, sim, "target_not_exposed", "make_call", BOB, target=CAROL, call_type=call_type)
+        assert CAROL in message
+        assert call_type in message
+    with pytest.raises(Exception, match="must not start with /"):  # the raw "/type/destination" form
+        await act(hass, sim, "make_call", BOB, target=f"/106/{CAROL}")
+    assert sim.active_calls == []
+    await act(hass, sim, "make_call", BOB, target=CAROL)  # ringing her is what any phone can do
+    assert only_call(config_entry, sim, BOB).state is CallState.RINGBACK
+    sim.hangup(sim.active_calls[0], by=BOB)
+    await settle(hass, sim)
+
+    await incoming(hass, sim, answer=True)
+    for transfer_type in ("whisper", "intrude", "inclusion", "force_answer", "page"):
+        await refused(hass, sim, "target_not_exposed", "blind_transfer", BOB, target=CAROL, transfer_type=transfer_type)
+    with pytest.raises(Exception, match="must not start with /"):
+        await act(hass, sim, "blind_transfer", BOB, target=f"/7/{CAROL}")
+    assert only_call(config_entry, sim, BOB).state is CallState.CONNECTED
+
+    await refused(hass, sim, "extension_not_exposed", "hot_desk_login", BOB, extension=CAROL)
+    assert sim.model.user(CAROL).loggedoff is False
+
+    await refused(hass, sim, "member_not_exposed", "set_queue_member_enabled", SALES, extension=CAROL, enabled=False)
+    await refused(hass, sim, "member_not_exposed", "remove_queue_member", SALES, extension=CAROL)
+    await refused(hass, sim, "member_not_exposed", "add_queue_member", SALES, extension="2005")
+    carol_switch = entity_id(hass, "switch", f"{guid_of(sim, SALES)}_member_{CAROL}")
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call("switch", "turn_off", {"entity_id": carol_switch}, blocking=True)
+    assert err.value.translation_key == "member_not_exposed"
+    sales = sim.model.queue(SALES)
+    assert [(m.extn, m.disabled) for m in sales.members] == [
+        ("2001", False),
+        (BOB, False),
+        (CAROL, False),
+        ("2008", True),
+    ]
+    await act(hass, sim, "set_queue_member_enabled", SALES, extension=BOB, enabled=False)  # an exposed agent
+    assert next(m for m in sim.model.queue(SALES).members if m.extn == BOB).disabled
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.ipoffice.const import (
     CONF_SECONDARY,
     CONF_SECONDARY_FINGERPRINT,
+    CONF_SECONDARY_PORT,
     CONF_SECONDARY_TLS_MODE,
     DOMAIN,
     TLS_INSECURE,
+    TLS_PINNED,
 )
-from simulator import SimulatorConfig
+from simulator import Simulator, SimulatorConfig
 from simulator.pair import PRIMARY, SimulatorPair
 
 from .conftest import PASSWORD, USERNAME, _unload_all, entry_data, pair_data
@@ -104,6 +106,75 @@ async def test_secondary_errors_name_the_secondary(hass: HomeAssistant, sims: Si
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == pair_data(sims)
     await hass.async_block_till_done()
+
+
+async def _to_unverified_secondary(hass: HomeAssistant, sims: SimulatorPair) -> dict[str, Any]:
+    """Trust the primary, choose not to verify the secondary, whose password is wrong: the form shows the error."""
+    sims.secondary.config.password = "another-password"
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await _configure(hass, result["flow_id"], _input(sims))
+    result = await _configure(hass, result["flow_id"], {"next_step_id": "trust_certificate"})
+    assert result["description_placeholders"]["fingerprint"] == sims.secondary.fingerprint
+    result = await _configure(hass, result["flow_id"], {"next_step_id": "disable_verification"})
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "secondary_invalid_auth"}
+    return result
+
+
+async def test_secondary_insecure_choice_is_kept(hass: HomeAssistant, sims: SimulatorPair) -> None:
+    """After choosing not to verify the secondary, a retry with the same secondary does not ask again."""
+    result = await _to_unverified_secondary(hass, sims)
+    sims.secondary.config.password = PASSWORD
+    result = await _configure(hass, result["flow_id"], _input(sims))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_SECONDARY_TLS_MODE] == TLS_INSECURE
+    await hass.async_block_till_done()
+
+
+async def test_secondary_insecure_choice_is_not_kept_for_another_system(
+    hass: HomeAssistant, sims: SimulatorPair
+) -> None:
+    """Not verifying one secondary is no choice about another secondary: its own certificate is asked about."""
+    result = await _to_unverified_secondary(hass, sims)
+    async with Simulator(SimulatorConfig(host="127.0.0.1", port=0)) as other:
+        result = await _configure(hass, result["flow_id"], _input(sims, secondary_port=other.port))
+        assert result["type"] is FlowResultType.MENU  # the primary's pin is kept; the new secondary is asked about
+        assert result["description_placeholders"] == {"fingerprint": other.fingerprint, "host": "127.0.0.1"}
+        result = await _configure(hass, result["flow_id"], {"next_step_id": "trust_certificate"})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"][CONF_SECONDARY_PORT] == other.port
+        assert result["data"][CONF_SECONDARY_TLS_MODE] == TLS_PINNED
+        assert result["data"][CONF_SECONDARY_FINGERPRINT] == other.fingerprint
+        await hass.async_block_till_done()
+        await _unload_all(hass)
+
+
+async def test_reconfigure_unverified_secondary(hass: HomeAssistant, sims: SimulatorPair) -> None:
+    """A secondary the entry does not verify stays so at its address; another secondary's certificate is asked about."""
+    data = {**pair_data(sims), CONF_SECONDARY_TLS_MODE: TLS_INSECURE, CONF_SECONDARY_FINGERPRINT: None}
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sims.primary.fingerprint, data=data)
+    entry.add_to_hass(hass)
+    async with Simulator(SimulatorConfig(host="127.0.0.1", port=0)) as other:
+        result = await entry.start_reconfigure_flow(hass)
+        secondary = {CONF_HOST: "127.0.0.1", CONF_PORT: other.port}
+        result = await _configure(
+            hass, result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sims.primary.port, CONF_SECONDARY: secondary}
+        )
+        assert result["type"] is FlowResultType.MENU
+        assert result["description_placeholders"] == {"fingerprint": other.fingerprint, "host": "127.0.0.1"}
+        result = await _configure(hass, result["flow_id"], {"next_step_id": "cancel"})
+        assert result["reason"] == "certificate_not_trusted"
+    assert dict(entry.data) == data
+
+    result = await entry.start_reconfigure_flow(hass)
+    secondary = {CONF_HOST: "127.0.0.1", CONF_PORT: sims.secondary.port}
+    result = await _configure(
+        hass, result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sims.primary.port, CONF_SECONDARY: secondary}
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert dict(entry.data) == data
 
 
 async def test_reconfigure_adds_and_removes_the_secondary(hass: HomeAssistant, sims: SimulatorPair) -> None:

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
@@ -104,7 +105,8 @@ def trace(direction: str, message: pb.Message, peer: str = "") -> None:
     Each line carries ``t=`` seconds since the first traced message, ``+`` the seconds since the previous one, the
     direction, the IP Office (``host:port``: a resilient pair has two connections) and the subscription
     (SysMonitor's view). Only messages are traced, never the websocket handshake
-    that carries the Authorization header; authorization codes show as ``***``, guids and gcids in hex.
+    that carries the Authorization header; authorization codes and MeetMe PINs show as ``***``, guids and gcids in
+    hex.
     """
     if _TRACE.isEnabledFor(logging.DEBUG):
         now = time.monotonic()
@@ -126,17 +128,22 @@ def trace(direction: str, message: pb.Message, peer: str = "") -> None:
 REDACTED: Final = "***"
 _HEX_FIELDS: Final = ("guid", "gcid")
 _SET_AUTH_CODE: Final = pb.CallFunction.Action.Value("SetAuthCode")
+_PIN: Final = re.compile(r"MODEFROMPIN\((?!\*\*\*\))[^)]*\)")
+_PIN_REDACTED: Final = f"MODEFROMPIN({REDACTED})"
 
 
 def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
     """The trace text of one (sub)message when it differs from protobuf's: authorization codes redacted, guids and
     gcids in hex. None: protobuf's own text. The message itself is never changed (a copy is formatted)."""
     descriptor = message.DESCRIPTOR
-    redact = ""
+    redact = ""  # the field to show as ``redacted``
+    redacted = REDACTED
     if descriptor.name == "AdvancedMakeCall" and message.authcode not in ("", REDACTED):
         redact = "authcode"
     elif descriptor.name == "CallFunction" and message.action == _SET_AUTH_CODE and message.arg1 not in ("", REDACTED):
         redact = "arg1"
+    elif descriptor.name == "CallFunction" and (pinned := _PIN.sub(_PIN_REDACTED, message.arg1)) != message.arg1:
+        redact, redacted = "arg1", pinned  # a MeetMe conference's PIN ("/type/destination;MODEFROMPIN(pin)")
     hexed = [
         (name, value.hex().upper())
         for name in _HEX_FIELDS
@@ -147,7 +154,7 @@ def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
     copy = type(message)()
     copy.CopyFrom(message)
     if redact:
-        setattr(copy, redact, REDACTED)
+        setattr(copy, redact, redacted)
     for name, _ in hexed:
         copy.ClearField(name)
     body = text_format.MessageToString(copy, as_one_line=True, message_formatter=_trace_format)
