@@ -12,6 +12,7 @@ from custom_components.ipoffice.mtcti3 import (
     AbsenceMessage,
     CallControlError,
     CallFeature,
+    CallState,
     CommandValidationError,
     FeatureNotAvailableError,
     GeneralCommandError,
@@ -116,8 +117,19 @@ async def test_queue_call_commands(client: IPOfficeClient, sim: Simulator) -> No
     await settle(sim)
     assert sales.calls[call.call_id].queue_priority == 3
     await client.set_tag(sales, call.call_id, "queued")
+    await settle(sim)
+    assert sales.calls[call.call_id].tag == "queued"
+    carol = user(client, "2003")
+    before = set(carol.calls)
     await client.blind_transfer(sales, call.call_id, "2502")
     await settle(sim)
+    # Support rings its agents in turn, Carol first: a new call id of hers; Sales' other agents stop ringing.
+    (transferred,) = (c for c in carol.calls.values() if c.call_id not in before)
+    assert transferred.gcid == call.gcid
+    assert transferred.state is CallState.RINGING
+    assert transferred.tag == "queued"
+    assert not user(client, "2001").calls
+    assert not user(client, "2002").calls
     await client.finish_call(sales, call.call_id, immediately=True)
     await settle(sim)
     assert call.call_id not in sales.calls

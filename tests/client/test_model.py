@@ -107,7 +107,9 @@ async def test_phone_state_and_absence_clear(client: IPOfficeClient, sim: Simula
     sim.set_mailbox("2006", new=0)
     await settle(sim)
     assert user(client, "2007").absence is None
-    assert user(client, "2006").mailbox is not None
+    mailbox = user(client, "2006").mailbox
+    assert mailbox is not None
+    assert mailbox.new == 0  # from 3
 
 
 async def test_flags_leave_fields_out(make_client: ClientFactory, sim: Simulator) -> None:

@@ -48,14 +48,27 @@ async def test_a_switch_turned_by_an_action_keeps_the_actions_context(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, hass_admin_user: MockUser
 ) -> None:
     """Bob's DND turned on by a user's action: the change IP Office then reports is the action's (the logbook
-    names the user), not a report's, while his phone state that the same report changed is the report's."""
+    names the user), not a report's, while his phone state and login that the same report changed are the
+    report's."""
     bob = guid_of(sim, "2002")
     dnd = entity_id(hass, "switch", f"{bob}_do_not_disturb")
+    phone_state = entity_id(hass, "sensor", f"{bob}_phone_state")
+    logged_in = entity_id(hass, "binary_sensor", f"{bob}_logged_in")
     changes = async_capture_events(hass, EVENT_STATE_CHANGED)
     action = Context(user_id=hass_admin_user.id)
+    # Bob's phone logs off at that moment: changed in the model without a report of its own, so that the one
+    # NotifyUser that reports the DND reports it too.
+    sim.model.user("2002").loggedoff = True
 
     await hass.services.async_call("switch", "turn_on", {"entity_id": dnd}, blocking=True, context=action)
     await settle(hass, sim)
 
     assert hass.states.get(dnd).state == "on"
     assert [change.context for change in _changes(changes, dnd)] == [action]
+    assert hass.states.get(phone_state).state == "logout"
+    assert hass.states.get(logged_in).state == "off"
+    (report,) = [change.context for change in _changes(changes, phone_state)]
+    assert [change.context for change in _changes(changes, logged_in)] == [report]  # one report, one context
+    assert report.id != action.id
+    assert report.user_id is None
+    assert report.parent_id is None

@@ -316,20 +316,30 @@ async def test_queue_settings(hass: HomeAssistant, sim: Simulator, init_integrat
 
 async def test_call_selection_refusals(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """No call, two calls, an unknown call id, an action the call does not offer now: refused, nothing sent."""
-    message = await refused(hass, sim, "no_call", "answer", BOB)
+    client = client_of(init_integration)
+
+    async def refused_unsent(key: str, action: str, **data: Any) -> str:
+        sent = client.stats.frames_out
+        message = await refused(hass, sim, key, action, BOB, **data)
+        assert client.stats.frames_out == sent, f"{key}: a frame was sent"
+        return message
+
+    message = await refused_unsent("no_call", "answer")
     assert "answer" in message
-    await refused(hass, sim, "call_not_found", "drop", BOB, call_id=424242)
+    await refused_unsent("call_not_found", "drop", call_id=424242)
     await incoming(hass, sim)
     sim.incoming_call(to=BOB, caller="01707999999")
     await settle(hass, sim)
-    await refused(hass, sim, "ambiguous_call", "answer", BOB)
+    await refused_unsent("ambiguous_call", "answer")
     call_id = min(c.call_id for c in calls_of(init_integration, sim, BOB))
-    message = await refused(hass, sim, "action_not_available", "hold", BOB, call_id=call_id)
+    message = await refused_unsent("action_not_available", "hold", call_id=call_id)
     assert "ringing" in message
     assert {c.state for c in calls_of(init_integration, sim, BOB)} == {CallState.RINGING}
     await act(hass, sim, "answer", BOB, call_id=call_id)
     await act(hass, sim, "hold", BOB)  # the connected one, though two calls
-    assert calls_of(init_integration, sim, BOB)[0].call_id == call_id
+    states = {c.call_id: c.state for c in calls_of(init_integration, sim, BOB)}
+    assert states.pop(call_id) is CallState.ONHOLD
+    assert list(states.values()) == [CallState.RINGING]
 
 
 async def test_target_refusals(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:

@@ -22,7 +22,7 @@ from tests.reliability.conftest import seed_from_env
 from .conftest import PASSWORD, USERNAME, wait_for
 
 STEPS = 40
-USERS = ("2001", "2002", "2003", "2005", "2006")
+USERS = ("2001", "2002", "2003", "2006", "2007")  # whose phones a call reaches (2005 forwards, 2004 is on DND)
 QUEUES = ("2501", "2502", "2503")
 
 
@@ -75,6 +75,9 @@ async def test_random_failovers_lose_and_repeat_nothing(sims: SimulatorPair) -> 
     seed = seed_from_env()
     print(f"\npair campaign: IPOFFICE_SEED={seed}")
     rng = random.Random(seed)
+    users = [sims.registrar.model.user(extn) for extn in USERS]
+    unreachable = [user.extn for user in users if user.dnd or user.fwdu or user.loggedoff or user.extnfault]
+    assert unreachable == []  # an incoming call reaches each user's phone
     pair = PairClient(_client(sims.primary), _client(sims.secondary))
     pair.failback_delay = 0.3
     ledger = Ledger(pair)

@@ -229,7 +229,7 @@ async def test_retry_and_flapping_primary(sims: SimulatorPair) -> None:
     """The primary is retried while it stays down; a flap restarts the failback wait; disconnect stops it all."""
     await sims.take_down(PRIMARY)
     pair = PairClient(_client(sims.primary), _client(sims.secondary))
-    pair.failback_delay = 0.5
+    pair.failback_delay = 1.0  # the flap checks below have half of it as their margin on a loaded machine
     queue_seen: list[Any] = []
     sales = guid_of(sims.secondary, "2501")
     pair.add_queue_listener(queue_seen.append, guid=sales)
@@ -238,16 +238,22 @@ async def test_retry_and_flapping_primary(sims: SimulatorPair) -> None:
         await pair.connect()
         await asyncio.sleep(0.4)  # at least one retry fails
         await sims.bring_up(PRIMARY)
-        await wait_for(lambda: pair.primary.connected, message="primary connects")
+        await wait_for(lambda: pair.primary.connected, message="primary connects")  # the failback wait starts
+        await asyncio.sleep(0.6 * pair.failback_delay)
         pair._on_connection(pair.primary, True)  # a second "up" restarts the wait
+        await asyncio.sleep(0.5 * pair.failback_delay)  # past the end of the first wait, not of the second
         assert pair.active is pair.secondary
+        await wait_for(lambda: pair.active is pair.primary, message="failback at the end of the second wait")
         sims.update_queue("2501", voicemail=False)
         await sims.wait_quiet()
         await wait_for(lambda: bool(queue_seen), message="queue change")
         assert all(queue.guid == sales for queue in queue_seen)
+        pair._on_connection(pair.primary, True)  # one more "up": a failback wait is pending at disconnect
+        pending = pair._resyncs[PRIMARY]
     finally:
         await pair.disconnect()
-    assert pair.active is pair.secondary  # the pending failback was cancelled
+    assert pending.cancelled()
+    assert not pair._tasks
 
 
 async def test_disconnect_stops_retry(sims: SimulatorPair) -> None:

@@ -110,6 +110,8 @@ async def test_probe_trace_on_old_release(old_sim: Simulator) -> None:
         re.search(r": t=\d+\.\d{3} \+\d+\.\d{3}s (send|recv) 127\.0\.0\.1:\d+ sub=\d+ ", line) for line in traced
     )
     assert any("getversioninfo" in line for line in traced)
-    assert not any("requestresponse" in line for line in traced)  # 11.0.4.2 sends none
+    assert any(re.search(r" send [\d.:]+ sub=\d+ subscribe \{ requestid: \d+ ", line) for line in traced)
+    # 11.0.4.2 answers no request with a RequestResponse (traced as "recv ... response { requestid: N }").
+    assert not any(re.search(r" recv [\d.:]+ sub=\d+ response \{", line) for line in traced)
     for secret in _secrets():
         assert secret not in stderr

@@ -46,7 +46,7 @@ from custom_components.ipoffice.mtcti3 import (
     ResultCode,
     ResultError,
 )
-from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, Subprotocol, encode_message
+from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, FrameError, Subprotocol, decode_frame, encode_message
 from custom_components.ipoffice.mtcti3.const import RINGING_STATES
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
 from simulator import Simulator
@@ -377,15 +377,23 @@ class Campaign:
 
     async def fault_malformed(self) -> None:
         """A malformed frame of each kind the simulator knows, or random garbage."""
-        before = self.client.stats.bad_frames
+        stats = self.client.stats
+        bad_before, frames_before = stats.bad_frames, stats.frames_in
+        bad = True  # every kind of the simulator's is a bad frame, framed or not
         if self.rng.random() < 0.7:
             self.sim.faults.send_malformed(self.rng.choice(MALFORMED_KINDS))
         else:
             junk = bytes(self.rng.randrange(256) for _ in range(self.rng.randint(0, 64)))
             self.sim.faults.send_raw(junk)
+            conn = self.client._conn
+            with contextlib.suppress(FrameError):
+                decode_frame(junk, Subprotocol.FRAMED if conn is None else conn.subprotocol)
+                bad = False  # random junk that happens to be a valid message (for no subscription)
         self.traffic()
-        # Random junk may happen to be a valid message for no subscription: counted as a frame, not a bad one.
-        await _until(lambda: self.client.stats.frames_in > 0 and self.client.stats.bad_frames >= before, 2.0)
+        if bad:
+            await _until(lambda: stats.bad_frames > bad_before, 2.0, "the malformed frame to be skipped")
+        else:  # counted as a frame, not a bad one
+            await _until(lambda: stats.frames_in > frames_before, 2.0, "the frame to arrive")
 
     async def fault_truncated(self) -> None:
         """A real notify cut short at a random byte (for a subscription that does not exist, so that a cut that
@@ -429,7 +437,12 @@ class Campaign:
         if self.rng.random() < 0.5:
             self.traffic()
         self.sim.faults.send_raw(FRAME_HEADER + gone.SerializeToString())
-        await _until(lambda: not any(call_id in u.calls for u in self.client.users.values()), 2.0)
+        key = (sub.key, call_id, "")  # no gcid
+        await _until(lambda: self.ended[key] > 0, 2.0, f"the call with unknown values {key} to be reported ended")
+        if self.started[key] != 1 or self.ended[key] != 1:
+            raise InvariantError(f"the call with unknown values {key} was reported: {self.history.get(key)}")
+        if any(call_id in user.calls for user in self.client.users.values()):
+            raise InvariantError(f"the call with unknown values {key} is still shown after its CallLost")
 
     async def fault_terminated(self) -> None:
         """IP Office ends subscriptions (SubscribeTerminated) while things happen."""

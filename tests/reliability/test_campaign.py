@@ -36,7 +36,9 @@ SYSTEM_ID = "ipoffice-reliability"
 TOTAL_FAULTS = int(os.environ.get("IPOFFICE_CAMPAIGN_FAULTS", "520"))
 SHARDS = 4
 HEARTBEAT = 0.5
-EXPOSED_USERS = ("2001", "2002", "2003", "2004", "2005")
+# Users whose phones an incoming call reaches in the default scenario (not 2004, on do not disturb, nor 2005, which
+# forwards every call to a mobile): the traffic turns do not disturb on and off itself. 2006 is a Support agent.
+EXPOSED_USERS = ("2001", "2002", "2003", "2006", "2007")
 EXPOSED_QUEUES = ("2501", "2502")
 
 
@@ -66,6 +68,9 @@ async def start_integration(
 
     The campaign checks entities that are disabled by default (a user's active calls and voicemail) too.
     """
+    users = [sim.model.user(extn) for extn in EXPOSED_USERS]
+    unreachable = [user.extn for user in users if user.dnd or user.fwdu or user.loggedoff or user.extnfault]
+    assert unreachable == []  # an incoming call reaches each user's phone
     monkeypatch.setattr(integration, "IPOfficeClient", FastClient)
     monkeypatch.setattr(Entity, "entity_registry_enabled_default", PropertyMock(return_value=True))
     entry = MockConfigEntry(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import itertools
+from typing import Any
 
 import pytest
 
-from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, CallState
+from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, CallState, NotConnectedError
 from simulator import Simulator
 
 from .conftest import ClientFactory, wait_for
@@ -63,18 +65,52 @@ async def test_subscription_refused_on_reconnect_is_retried(make_client: ClientF
 
 
 async def test_version_request_failure_is_retrieved(
-    make_client: ClientFactory, sim: Simulator, caplog: pytest.LogCaptureFixture
+    make_client: ClientFactory, sim: Simulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The connection dies while the version request and the Lines subscription are both pending: no "Task
-    exception was never retrieved" (the version task's error used to be left unretrieved)."""
+    """The version request fails (the connection is lost under it) before the Lines subscription of a reconnect is
+    refused: no "Task exception was never retrieved" (the version task's error used to be left unretrieved when
+    the Lines subscription failed after it)."""
     client = await make_client()
-    for _ in range(5):
-        sim.faults.fail_next(1, "lines")
-        sim.faults.drop_all()
-        await wait_for(lambda: not client.connected, message="loss")
-        await wait_for(lambda: client.connected and not client._tasks, message="back")
-    gc.collect()
-    assert "never retrieved" not in caplog.text
+    original = client.get_version
+    failures = 0
+    armed = False
+
+    async def get_version() -> str | None:
+        nonlocal armed, failures
+        if armed:
+            armed = False
+            failures += 1
+            raise NotConnectedError("the MTCTI-3 connection was lost under the version request")
+        return await original()
+
+    monkeypatch.setattr(client, "get_version", get_version)
+    unretrieved: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    handler = loop.get_exception_handler()
+
+    def record(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        if context.get("message") == "Task exception was never retrieved":
+            unretrieved.append(context)
+        elif handler is not None:
+            handler(loop, context)
+        else:  # pragma: no cover - Home Assistant's test harness always installs one
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(record)
+    try:
+        for cycle in range(5):
+            armed = True
+            sim.faults.fail_next(1, "lines")
+            sim.faults.drop_all()
+            await wait_for(lambda: not client.connected, message="loss")
+            await wait_for(lambda: client.connected and not client._tasks, message="back")
+            assert not armed, cycle  # the version request of the first reconnect did fail
+            assert failures == cycle + 1
+            assert sim.faults.take_failure({"lines"}) is None  # and so did its Lines subscription
+        gc.collect()
+    finally:
+        loop.set_exception_handler(handler)
+    assert unretrieved == []
 
 
 def _held(sim: Simulator) -> set[int]:
