@@ -50,9 +50,7 @@ async def _start(hass: HomeAssistant) -> ConfigFlowResult:
 async def _to_certificate(hass: HomeAssistant, sim: Simulator, **changes: Any) -> ConfigFlowResult:
     result = await _start(hass)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, **changes))
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "certificate"
-    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    _assert_asked_about(result, sim)
     return result
 
 
@@ -79,16 +77,31 @@ async def _retry_trusted(hass: HomeAssistant, result: ConfigFlowResult, sim: Sim
     await _assert_created(hass, result, sim)
 
 
+async def _choose_for_another_certificate(
+    hass: HomeAssistant, sim: Simulator, choice: str, **changes: Any
+) -> ConfigFlowResult:
+    """The flow reads another certificate than the one the simulator presents (OTHER_FINGERPRINT) and the user
+    takes ``choice`` for it at the certificate menu."""
+    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
+        result = await _start(hass)
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, **changes))
+        assert result["type"] is FlowResultType.MENU
+        assert result["description_placeholders"] == {"fingerprint": OTHER_FINGERPRINT, "host": "127.0.0.1"}
+        return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": choice})
+
+
+def _assert_asked_about(result: ConfigFlowResult, sim: Simulator) -> None:
+    """The certificate menu asks about the certificate the simulator presents."""
+    assert result["type"] is FlowResultType.MENU
+    assert result["step_id"] == "certificate"
+    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+
+
 async def test_trust_certificate(hass: HomeAssistant, sim: Simulator) -> None:
     """A self-signed certificate is shown and pinned when the user trusts it."""
     result = await _to_certificate(hass, sim)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
-    assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "IP Office 127.0.0.1"
-    assert result["data"] == entry_data(sim)
-    assert result["options"] == {}
-    assert result["result"].unique_id == sim.fingerprint
-    await hass.async_block_till_done()
+    await _assert_created(hass, result, sim)
 
 
 async def test_disable_verification(hass: HomeAssistant, sim: Simulator) -> None:
@@ -196,18 +209,10 @@ async def test_insecure_choice_is_not_kept_for_another_system(hass: HomeAssistan
 
 async def test_insecure_choice_is_not_kept_for_another_certificate(hass: HomeAssistant, sim: Simulator) -> None:
     """Not verifying is not kept when the same address presents another certificate than when it was chosen."""
-    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
-        result = await _start(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, password="wrong"))
-        assert result["description_placeholders"] == {"fingerprint": OTHER_FINGERPRINT, "host": "127.0.0.1"}
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "disable_verification"}
-        )
+    result = await _choose_for_another_certificate(hass, sim, "disable_verification", password="wrong")
     _assert_error(result, "invalid_auth")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "certificate"
-    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    _assert_asked_about(result, sim)
 
 
 @pytest.mark.parametrize(
@@ -236,20 +241,11 @@ async def test_too_many_connections(hass: HomeAssistant, sim: Simulator) -> None
 
 async def test_pinned_mismatch_is_tls_error(hass: HomeAssistant, sim: Simulator) -> None:
     """A certificate other than the one shown fails the pinned connection; the real one is then asked about."""
-    with patch("custom_components.ipoffice.config_flow.get_server_fingerprint", return_value=OTHER_FINGERPRINT):
-        result = await _start(hass)
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
-        assert result["type"] is FlowResultType.MENU
-        assert result["description_placeholders"] == {"fingerprint": OTHER_FINGERPRINT, "host": "127.0.0.1"}
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "trust_certificate"}
-        )
+    result = await _choose_for_another_certificate(hass, sim, "trust_certificate")
     _assert_error(result, "tls_error")
     # The pin of the other certificate is not kept: the certificate the system presents is shown to trust.
     result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
-    assert result["type"] is FlowResultType.MENU
-    assert result["step_id"] == "certificate"
-    assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
+    _assert_asked_about(result, sim)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "trust_certificate"})
     await _assert_created(hass, result, sim)
 
@@ -278,8 +274,8 @@ async def test_already_configured(hass: HomeAssistant, sim: Simulator) -> None:
     assert result["reason"] == "already_configured"
 
 
-async def test_large_system_asks(hass: HomeAssistant, sim: Simulator) -> None:
-    """On a system with many users the flow asks which users and queues to expose."""
+async def _to_select(hass: HomeAssistant, sim: Simulator) -> ConfigFlowResult:
+    """A flow on a system counted as large (more than 5 users) at its choice of users and queues."""
     with patch("custom_components.ipoffice.config_flow.LARGE_SYSTEM_USERS", 5):
         result = await _to_certificate(hass, sim)
         result = await hass.config_entries.flow.async_configure(
@@ -287,6 +283,12 @@ async def test_large_system_asks(hass: HomeAssistant, sim: Simulator) -> None:
         )
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "select"
+    return result
+
+
+async def test_large_system_asks(hass: HomeAssistant, sim: Simulator) -> None:
+    """On a system with many users the flow asks which users and queues to expose."""
+    result = await _to_select(hass, sim)
     assert result["description_placeholders"] == {"users": "12"}
     users = [guid_of(sim, "2001"), guid_of(sim, "2002")]
     result = await hass.config_entries.flow.async_configure(
@@ -302,13 +304,7 @@ async def test_large_system_select_shown_again(
 ) -> None:
     """Reopening the flow at the choice of users and queues (the frontend fetches it again) shows the same choice."""
     assert await async_setup_component(hass, "config", {})
-    with patch("custom_components.ipoffice.config_flow.LARGE_SYSTEM_USERS", 5):
-        result = await _to_certificate(hass, sim)
-        result = await hass.config_entries.flow.async_configure(
-            result["flow_id"], {"next_step_id": "trust_certificate"}
-        )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "select"
+    result = await _to_select(hass, sim)
 
     client = await hass_client()
     response = await client.get(f"/api/config/config_entries/flow/{result['flow_id']}")
@@ -434,6 +430,14 @@ async def test_reconfigure_verify_mode(hass: HomeAssistant, sim: Simulator) -> N
     await hass.async_block_till_done()
 
 
+async def _assert_asked_then_cancelled(hass: HomeAssistant, result: ConfigFlowResult, sim: Simulator) -> None:
+    """The reconfigure asks about ``sim``'s certificate; not trusting it ends the flow and changes nothing."""
+    _assert_asked_about(result, sim)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "certificate_not_trusted"
+
+
 @pytest.mark.parametrize(
     ("unique_id", "asked"),
     [(None, False), (OTHER_FINGERPRINT, True)],
@@ -452,12 +456,7 @@ async def test_reconfigure_insecure_same_address(
         result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: sim.port}
     )
     if asked:
-        assert result["type"] is FlowResultType.MENU
-        assert result["step_id"] == "certificate"
-        assert result["description_placeholders"] == {"fingerprint": sim.fingerprint, "host": "127.0.0.1"}
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
-        assert result["type"] is FlowResultType.ABORT
-        assert result["reason"] == "certificate_not_trusted"
+        await _assert_asked_then_cancelled(hass, result, sim)
     else:
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "reconfigure_successful"
@@ -475,12 +474,7 @@ async def test_reconfigure_insecure_to_another_system(hass: HomeAssistant, sim: 
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {CONF_HOST: "127.0.0.1", CONF_PORT: other.port}
         )
-        assert result["type"] is FlowResultType.MENU
-        assert result["step_id"] == "certificate"
-        assert result["description_placeholders"] == {"fingerprint": other.fingerprint, "host": "127.0.0.1"}
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cancel"})
-    assert result["type"] is FlowResultType.ABORT
-    assert result["reason"] == "certificate_not_trusted"
+        await _assert_asked_then_cancelled(hass, result, other)
     assert dict(entry.data) == data
 
 
