@@ -87,6 +87,7 @@ NAMETYPE_TRUNK = 9
 NAMETYPE_SERVICE = 110
 
 REASON_NORMAL = 16
+REASON_ANSWERED_ELSEWHERE = 26  # Q.850 cause 26, non-selected user clearing: another phone it rang answered
 
 
 class CallError(Exception):
@@ -395,7 +396,9 @@ class SystemModel:
         for app in call.apps:
             self._touch(app)
 
-    def _lose(self, app: Appearance, *, dropped: bool = False, description: str = "") -> None:
+    def _lose(
+        self, app: Appearance, *, dropped: bool = False, description: str = "", reason: int = REASON_NORMAL
+    ) -> None:
         call = app.call
         if app in call.apps:
             call.apps.remove(app)
@@ -410,7 +413,7 @@ class SystemModel:
         lost = pb.CallLost(
             callid=app.callid,
             referencecallid=app.referencecallid,
-            reason=REASON_NORMAL,
+            reason=reason,
             thisenddropped=dropped,
             description=description,
         )
@@ -841,7 +844,7 @@ class SystemModel:
         assert user is not None
         for other in list(call.apps):
             if other.role == "ring" and other is not app:
-                self._lose(other, description="answered elsewhere")
+                self._lose(other, description="answered elsewhere", reason=REASON_ANSWERED_ELSEWHERE)
         app.role = "b"
         app.state = S.CONNECTED
         call.b = self.user_endpoint(user)

@@ -470,6 +470,8 @@ class IPOfficeCoordinator:
     def _on_call(self, event: CallEvent) -> None:
         call = event.call
         guid = call.owner_guid
+        if not guid:  # a parked call (the park server's): the parked calls sensor follows those, not Active calls
+            return
         key = (guid, call.call_id)
         if event.type is CallEventType.ENDED:
             changed = self._active_calls.pop(key, None) is not None
@@ -479,7 +481,7 @@ class IPOfficeCoordinator:
             changed = key not in self._active_calls
             self._active_calls[key] = call.gcid or f"{guid}/{call.call_id}"
         context = self.report_context(guid)
-        if self._started and guid:
+        if self._started:
             self._report_call(event, guid, context)
         if changed:
             self._notify_system(context)

@@ -142,6 +142,51 @@ def test_call_details() -> None:
     assert call_details(CallEvent(CallEventType.NEW, unstarted, 0.0))["started"] is None
 
 
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_queue_call_answered_by_a_colleague(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A Sales call rings Alice, Bob and Carol; Alice answers. Bob and Carol did not miss it (no missed event, their
+    missed-call counters stay 0), and every user event names the queue."""
+    events = async_capture_events(hass, EVENT_CALL)
+    call = sim.incoming_call(to="2501", caller="01707123456")
+    await settle(hass, sim)
+    sim.answer(call, by="2001")
+    await settle(hass, sim)
+    sim.hangup(call, by="caller")
+    await settle(hass, sim)
+    by_user = {
+        extn: [event.data["type"] for event in events if event.data["extension"] == extn]
+        for extn in ("2001", "2002", "2003")
+    }
+    assert by_user == {
+        "2001": ["incoming", "answered", "ended"],
+        "2002": ["incoming", "ended"],
+        "2003": ["incoming", "ended"],
+    }
+    for extn in ("2002", "2003"):
+        assert hass.states.get(entity_id(hass, "sensor", f"{guid_of(sim, extn)}_missed_calls")).state == "0"
+    user_events = [event.data for event in events if event.data["owner"] == "user"]
+    assert {data["queue_name"] for data in user_events} == {"Sales"}
+
+
+async def test_queue_call_to_voicemail_is_not_abandoned(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A Sales call that voicemail answers, where the caller leaves a message and hangs up, was not abandoned."""
+    events = async_capture_events(hass, EVENT_CALL)
+    call = sim.incoming_call(to="2501", caller="01707123456")
+    await settle(hass, sim)
+    sim.to_voicemail(call)
+    await settle(hass, sim)
+    sim.hangup(call, by="caller")
+    await settle(hass, sim)
+    sales = [event.data["type"] for event in events if event.data["extension"] == "2501"]
+    assert sales[0] == "queued"
+    assert sales[-1] == "ended"
+    assert "abandoned" not in sales
+
+
 async def test_device_triggers(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """User and queue devices offer call triggers that fire automations."""
     registry = dr.async_get(hass)

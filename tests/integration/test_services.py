@@ -8,9 +8,9 @@ import pytest
 from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
-from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
 
-from custom_components.ipoffice.const import DOMAIN
+from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
 from custom_components.ipoffice.mtcti3 import AbsenceMessage, Call, CallState, IPOfficeClient, ServiceMode
 from simulator import Simulator
 
@@ -166,17 +166,22 @@ async def test_redirect_park_unpark(hass: HomeAssistant, sim: Simulator, init_in
 
 
 async def test_consulted_transfer(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
-    """Set up a transfer to Carol, she answers, complete it: the caller talks to Carol, Bob is free."""
+    """Set up a transfer to Carol, she answers, complete it: the caller talks to Carol, Bob is free. For Carol the
+    call goes on, with another party (no end, no new incoming call while she talks); for Bob it is transferred."""
     await incoming(hass, sim, answer=True)
     await act(hass, sim, "setup_transfer", BOB, target=CAROL)
     states = sorted(c.state.name for c in calls_of(init_integration, sim, BOB))
     assert states == ["ONHOLDPENDTRANSFER", "RINGBACK"]
     await act(hass, sim, "answer", CAROL)
+    events = async_capture_events(hass, EVENT_CALL)
     # the other call must be one of Bob's (call ids are per user): a clear refusal, nothing sent
     await refused(hass, sim, "call_not_found", "complete_transfer", BOB, other_call_id=999)
     assert len(calls_of(init_integration, sim, BOB)) == 2
     await act(hass, sim, "complete_transfer", BOB)
     assert calls_of(init_integration, sim, BOB) == []
+    # Carol talks to the caller now: her call goes on, its other party changed
+    assert [event.data["type"] for event in events if event.data["extension"] == CAROL] == ["transferred"]
+    assert "transferred" in [event.data["type"] for event in events if event.data["extension"] == BOB]
     call = only_call(init_integration, sim, CAROL)
     assert call.state is CallState.CONNECTED
     assert call.other_party is not None

@@ -7,7 +7,7 @@ answered at once may never be seen RINGING), so events are derived by comparing 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import fields
 from operator import attrgetter
 from types import MappingProxyType
@@ -34,6 +34,10 @@ _CAUSES: Final = {cause.value: cause for cause in FailedCause}
 
 UnknownValue = Callable[[str, int], None]
 """Called with (field name, value) for an enum value this schema does not know."""
+
+ANSWERED_ELSEWHERE: Final = 26
+"""CallLost.reason of a call that another phone it rang answered (Q.850 cause 26, non-selected user clearing; the
+spec's reasons are Q.850 causes: "16 = Normal"). Such a call is not missed."""
 
 
 _PARTY_FIELDS: Final = attrgetter("number", "name", "nametype")
@@ -253,15 +257,17 @@ def end_events(
     description: str = "",
     reconciled: bool = False,
     transferred: bool = False,
+    answered_elsewhere: bool = False,
 ) -> list[CallEvent]:
     """The events of a call that ended: [TRANSFERRED], ENDED and, for an unanswered call, MISSED or ABANDONED.
 
-    MISSED: an inbound user call never answered and not dropped by this end. ABANDONED: a queue call never answered
-    whose caller hung up (not dropped by this end). A reconciled end (found gone after a reconnect) says neither,
-    as nobody knows who ended it.
+    MISSED: an inbound user call never answered, not dropped by this end and not answered by another phone it rang
+    (``answered_elsewhere``, or the reason :data:`ANSWERED_ELSEWHERE`). ABANDONED: a queue call never answered and
+    not answered by voicemail, whose caller hung up (not dropped by this end). A reconciled end (found gone after a
+    reconnect) says neither, as nobody knows who ended it.
     """
     events: list[CallEvent] = []
-    _end_events(events, call, now, reason, this_end_dropped, description, reconciled, transferred)
+    _end_events(events, call, now, reason, this_end_dropped, description, reconciled, transferred, answered_elsewhere)
     return events
 
 
@@ -274,6 +280,7 @@ def _end_events(
     description: str,
     reconciled: bool,
     transferred: bool,
+    answered_elsewhere: bool = False,
 ) -> None:
     """:func:`end_events`, appended to ``events``."""
     previous_state = call.state
@@ -287,8 +294,9 @@ def _end_events(
     if not reconciled and not call.answered and not this_end_dropped:
         kind: CallEventType | None = None
         if call.owner is Subsystem.USER and call.direction is CallDirection.INBOUND:
-            kind = CallEventType.MISSED
-        elif call.owner is Subsystem.QUEUE:
+            if not answered_elsewhere and reason != ANSWERED_ELSEWHERE:
+                kind = CallEventType.MISSED
+        elif call.owner is Subsystem.QUEUE and call.state is not CallState.ANSWEREDBYVOICEMAIL:
             kind = CallEventType.ABANDONED
         if kind is not None:
             events.append(new_call_event(kind, call, now, previous_state, reason, this_end_dropped, description, False))
@@ -301,23 +309,31 @@ def apply_call_control(
     owner_guid: str,
     now: float,
     on_unknown: UnknownValue = _ignore,
+    unconfirmed: Container[int] = (),
+    answered: dict[str, None] | None = None,
 ) -> list[CallEvent]:
     """Apply one NotifyCallControl to ``calls`` (call id -> Call, updated in place) and return its events in order.
 
     Snapshots come first, then ends. A lost call that was waiting for a transfer (or whose related call is lost in
     the same notify while it was held pending the transfer) is reported TRANSFERRED before ENDED.
+
+    ``unconfirmed``: the call ids known from before a reconnect that no snapshot has confirmed yet; one of them
+    reported with another gcid is another call (IP Office restarted and counts call ids afresh). A confirmed call
+    whose gcid changes is the same call joined to another (a transfer or conference completed). ``answered``: the
+    gcids answered anywhere (this owner's calls that connect are added): an unanswered call lost here whose gcid
+    another phone answered is not missed.
     """
     events: list[CallEvent] = []
     for info in notify.callinfo:
         call_id = info.callid
         gcid = _gcid(info.gcid)
         previous = calls.get(call_id)
-        if previous is not None and previous.gcid != gcid and previous.gcid and gcid:
-            # The same call id on another call (IP Office restarted and counts call ids afresh): the old call is
-            # gone, this is a new one.
+        if previous is not None and previous.gcid != gcid and call_id in unconfirmed and previous.gcid and gcid:
             _end_events(events, previous, now, None, None, "", True, False)
             previous = None
         call = calls[call_id] = _call(info, call_id, gcid, owner, owner_guid, previous, now, on_unknown)
+        if call.state is CallState.CONNECTED and answered is not None and gcid:
+            answered[gcid] = None
         if previous is None or previous.state is not call.state or call.state is CallState.CONNECTED:
             _snapshot_events(events, previous, call, now)
     if calllost := notify.calllost:
@@ -326,7 +342,18 @@ def apply_call_control(
             ended = calls.pop(lost.callid, None)
             if ended is not None:
                 transferred = ended.state is CallState.ONHOLDPENDTRANSFER
-                _end_events(events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred)
+                elsewhere = answered is not None and ended.gcid in answered
+                _end_events(
+                    events,
+                    ended,
+                    now,
+                    lost.reason,
+                    lost.thisenddropped,
+                    lost.description,
+                    False,
+                    transferred,
+                    elsewhere,
+                )
             return events
         pending_transfer = {
             lost.callid
@@ -341,5 +368,8 @@ def apply_call_control(
             transferred = call_id in pending_transfer or (
                 bool(pending_transfer) and ended.related_call_id in pending_transfer
             )
-            _end_events(events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred)
+            elsewhere = answered is not None and ended.gcid in answered
+            _end_events(
+                events, ended, now, lost.reason, lost.thisenddropped, lost.description, False, transferred, elsewhere
+            )
     return events

@@ -91,6 +91,7 @@ RECONCILE_DELAY: Final = 1.0
 CONNECT_TIMEOUT: Final = 15.0
 MAX_SUBSCRIBE_ID: Final = 0x7FFFFFFF
 ACCOUNT_CODE_FILE: Final = "nasystem/AccountCode"
+_ANSWERED_MAX: Final = 4096  # gcids kept of answered calls (cleared when full: a call rings its phones for seconds)
 _GONE_CODES: Final = frozenset({ResultCode.MTCTISESS_NOTFOUND, ResultCode.MTCTISESS_USERNOTFOUND})
 _SERVICE_MODES: Final = {mode.value: mode for mode in ServiceMode}
 _PHONE_STATES: Final = {state.value: state for state in PhoneState}
@@ -216,6 +217,7 @@ class IPOfficeClient:
         self.connect_timeout = CONNECT_TIMEOUT
 
         self._state = ConnectionState.DISCONNECTED
+        self._answered: dict[str, None] = {}  # gcids answered on any subscribed phone: not missed by the others
         self.loss_reason = ""
         """Why the connection was last lost ("" before any loss): for whoever reports the loss."""
         self._conn: Connection | None = None
@@ -978,10 +980,15 @@ class IPOfficeClient:
         calls = self._calls_of(sub, holder)
         if calls is None:
             return
-        if sub.unconfirmed:
-            for info in notify.callinfo:
-                sub.unconfirmed.discard(info.callid)
-        events = apply_call_control(calls, notify, _CALL_OWNERS[sub.kind], sub.key, time.time(), self._on_unknown)
+        unconfirmed: set[int] | tuple[()] = ()
+        if sub.unconfirmed:  # after a reconnect: the calls of before that this notify reports again
+            unconfirmed = {info.callid for info in notify.callinfo} & sub.unconfirmed
+            sub.unconfirmed -= unconfirmed
+        events = apply_call_control(
+            calls, notify, _CALL_OWNERS[sub.kind], sub.key, time.time(), self._on_unknown, unconfirmed, self._answered
+        )
+        if len(self._answered) > _ANSWERED_MAX:
+            self._answered.clear()
         self._after_calls(sub, events, holder)
 
     def _after_calls(self, sub: _Subscription, events: list[CallEvent], holder: User | Queue | None) -> None:
