@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 
 from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, CallState, NotConnectedError
+from custom_components.ipoffice.mtcti3.client import SubscriptionKind
 from simulator import Simulator
+from simulator.session import Session as SimulatorSession
 
 from .conftest import ClientFactory, wait_for
 
@@ -167,3 +169,53 @@ async def test_late_loss_of_a_replaced_connection_is_ignored(make_client: Client
     user = client.user_by_extn("2001")
     assert user is not None
     assert user.dnd
+
+
+async def test_a_resubscription_backing_off_across_a_reconnect_is_dropped(
+    make_client: ClientFactory, sim: Simulator
+) -> None:
+    """IP Office ends the Lines subscription, then the connection drops while its re-subscription backs off: the
+    reconnect makes Lines, and the re-subscription must not make it a second time (only one Lines is allowed: the
+    second was refused with TOOMANY, the client lost track of the first and never saw an added user)."""
+    client = await make_client(users=[], queues=[], park_server=False)
+    lines = client._wanted[(SubscriptionKind.LINES, "")]
+    lines.failures = 3  # terminated a few times before: its next attempt waits ~0.16 s
+    sim.faults.terminate_subscriptions("lines")
+    await wait_for(lambda: lines.subscribe_id not in client._subs, message="Lines ended")
+    sim.faults.drop_all()  # while the re-subscription backs off
+    await wait_for(lambda: not client.connected, message="loss")
+    await wait_for(lambda: client.connected and not client._tasks, message="back", timeout=10)
+    await asyncio.sleep(0.5)  # past the re-subscription's backoff
+    assert [sub.kind for sub in client._subs.values()] == [SubscriptionKind.LINES]
+    sim.add_user(extn="2040", name="Added Later")
+    await wait_for(lambda: any(line.extn == "2040" for line in client.directory.values()), message="the new user")
+
+
+async def test_general_data_without_a_response_answers_at_once(
+    make_client: ClientFactory, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spec's GeneralCmd examples show a GeneralData alone: a client that waited for a RequestResponse as well
+    took its whole request timeout on every connect (the version) and every account-code read."""
+    original_respond = SimulatorSession.respond
+    general: set[int] = set()
+
+    def respond(self: SimulatorSession, requestid: int, result: int) -> None:
+        if requestid not in general:
+            original_respond(self, requestid, result)
+
+    original_general = SimulatorSession._generalcmd
+
+    def generalcmd(self: SimulatorSession, request: Any) -> None:
+        general.add(request.requestid)
+        original_general(self, request)
+
+    monkeypatch.setattr(SimulatorSession, "respond", respond)
+    monkeypatch.setattr(SimulatorSession, "_generalcmd", generalcmd)
+    client = await make_client(request_timeout=5)
+    assert client.system.version
+    assert general  # the version request was a GeneralCmd answered by data alone
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    codes = await client.get_account_codes()
+    assert codes
+    assert loop.time() - started < 1  # not the request timeout of 5 s

@@ -1048,11 +1048,12 @@ class IPOfficeClient:
 
     async def _resubscribe(self, sub: _Subscription) -> None:
         """Make ``sub`` again after IP Office ended it, backing off so that it cannot loop hot."""
+        conn = self._conn
         while not self._closing and self._wanted.get((sub.kind, sub.key)) is sub:
             await asyncio.sleep(self.backoff(sub.failures))
             sub.failures += 1
-            if self._conn is None:
-                return  # the reconnect makes every wanted subscription
+            if self._conn is None or self._conn is not conn:
+                return  # lost meanwhile: the reconnect makes (or made) every wanted subscription
             self._mark_unconfirmed(sub)
             try:
                 ready = await self._start(sub)

@@ -421,16 +421,29 @@ class Connection:
         await self.wait_response(future, requestid, within)
 
     async def request_data(self, message: pb.Message, requestid: int, within: float) -> pb.GeneralData | None:
-        """Send a GeneralCmd and return the GeneralData matched by responseid (None when none came)."""
+        """Send a GeneralCmd and return the GeneralData matched by responseid (None: a RequestResponse came first,
+        with no data).
+
+        Whichever comes first answers: the spec's examples show a GeneralData alone (getversioninfo), so the data
+        does not wait for a RequestResponse that may never come.
+        """
         data: asyncio.Future[pb.GeneralData] = asyncio.get_running_loop().create_future()
         self._data[requestid] = data
         try:
+            response = await self.start_request(message, requestid)
             try:
-                await self.request(message, requestid, within)
-            except RequestTimeoutError:
-                if not data.done():
-                    raise
-            return data.result() if data.done() and not data.cancelled() else None
+                async with asyncio.timeout(within):
+                    await asyncio.wait((response, data), return_when=asyncio.FIRST_COMPLETED)
+            except TimeoutError:
+                self.stats.request_timeouts += 1
+                raise RequestTimeoutError(f"no answer to request {requestid} within {within:g} s") from None
+            finally:
+                self._pending.pop(requestid, None)
+            if data.done() and not data.cancelled():
+                return data.result()
+            if (result := response.result()).result:
+                raise error_for_result(result.result, result.additional)
+            return None
         finally:
             self._data.pop(requestid, None)
 
