@@ -134,6 +134,22 @@ async def test_refresh_refused_resubscribes(make_client: ClientFactory, sim: Sim
     assert len(client._subs) == 1
 
 
+async def test_refresh_refused_otherwise_is_tried_again(make_client: ClientFactory, sim: Simulator) -> None:
+    """A refresh refused for a reason other than an unknown subscription (here code 1) leaves the subscription to
+    IP Office: it is refreshed again soon on the same id, not made a second time beside the first (one Lines only:
+    that was refused with TOOMANY until the first expired, and Lines changes were lost meanwhile)."""
+    client = await make_client(subscription_timeout=2, users=[], queues=[], park_server=False)
+    (subscribe_id,) = client._subs
+    sim.faults.fail_next(1, "refresh")
+    await wait_for(lambda: not sim.faults._fail, timeout=5, message="the refused refresh")
+    refreshed = client.stats.frames_out
+    await wait_for(lambda: client.stats.frames_out > refreshed, timeout=5, message="a refresh again")
+    assert list(client._subs) == [subscribe_id]
+    assert client.stats.resubscribes == 0
+    sim.add_user(extn="2040", name="Added Later")
+    await wait_for(lambda: any(line.extn == "2040" for line in client.directory.values()), message="Lines still works")
+
+
 async def test_terminated_subscriptions_come_back(make_client: ClientFactory, sim: Simulator) -> None:
     client = await make_client()
     events: list[CallEvent] = []

@@ -83,6 +83,10 @@ _LOGGER = logging.getLogger(__name__)
 LINES_FLAGS: Final = int(LinesFlag.USERS | LinesFlag.GROUPS | LinesFlag.PARK_SERVER)  # 7
 NOTIFY_LINES_PARK_AVAILABLE: Final = 0x01
 REFRESH_FRACTION: Final = 0.8
+REFRESH_RETRY_FRACTION: Final = 0.05  # a refresh not answered, or refused for another reason, is tried again soon
+_SUBSCRIPTION_GONE: Final = frozenset(
+    {ResultCode.MTCTISESS_SUBSCRIPTION_INVALID, ResultCode.MTCTISESS_SUBSCRIPTION_INVALID_ID}
+)
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 60.0
 AUTH_RETRY_DELAY: Final = 300.0  # after a refused password: one attempt every 5 minutes, not a password hammering
@@ -1077,20 +1081,27 @@ class IPOfficeClient:
         except TimeoutError:
             raise RequestTimeoutError(f"no answer to a subscription within {self.request_timeout:g} s") from None
 
-    def _schedule_refresh(self, sub: _Subscription) -> None:
+    def _schedule_refresh(self, sub: _Subscription, retry: bool = False) -> None:
+        """Refresh ``sub`` after REFRESH_FRACTION of its timeout (at least a second), or a retry after
+        REFRESH_RETRY_FRACTION of it."""
         if sub.timeout <= 0 or self._closing:
             return
         loop = asyncio.get_running_loop()
         subscribe_id = sub.subscribe_id
-        sub.refresh = loop.call_later(
-            max(1.0, sub.timeout * REFRESH_FRACTION), lambda: self._spawn(self._refresh(sub, subscribe_id))
-        )
+        delay = sub.timeout * REFRESH_RETRY_FRACTION if retry else max(1.0, sub.timeout * REFRESH_FRACTION)
+        sub.refresh = loop.call_later(delay, lambda: self._spawn(self._refresh(sub, subscribe_id)))
 
     async def _refresh(self, sub: _Subscription, subscribe_id: int) -> None:
-        """Refresh: the same subscribe_id with only a timeout. An unknown id is subscribed afresh."""
+        """Refresh: the same subscribe_id with only a timeout.
+
+        An id IP Office no longer knows (codes 100, 101) is subscribed afresh. A refresh not answered or refused for
+        another reason is tried again soon on the same id: the subscription lives until its timeout, and a second
+        one beside it would be refused (TOOMANY) or duplicate every notify.
+        """
         sub.refresh = None
         if self._subs.get(subscribe_id) is not sub:
             return
+        retry = True  # unless it succeeds: a refresh again soon
         try:
             conn = self._require_connection()
             requestid = conn.new_request_id()
@@ -1102,15 +1113,21 @@ class IPOfficeClient:
         except NotConnectedError:
             return
         except RequestTimeoutError:
-            _LOGGER.debug("No answer to the refresh of subscription %d", subscribe_id)
+            _LOGGER.debug("No answer to the refresh of subscription %d; trying again soon", subscribe_id)
         except ResultError as err:
-            _LOGGER.warning("Refresh of the %s subscription %s failed: %s", sub.kind.value, sub.key, err)
-            if self._subs.get(subscribe_id) is sub:
-                del self._subs[subscribe_id]
-                await self._resubscribe(sub)
-            return
+            if err.code in _SUBSCRIPTION_GONE:
+                _LOGGER.warning("Refresh of the %s subscription %s failed: %s", sub.kind.value, sub.key, err)
+                if self._subs.get(subscribe_id) is sub:
+                    del self._subs[subscribe_id]
+                    await self._resubscribe(sub)
+                return
+            _LOGGER.debug(
+                "Refresh of the %s subscription %s refused: %s; trying again soon", sub.kind.value, sub.key, err
+            )
+        else:
+            retry = False
         if self._subs.get(subscribe_id) is sub:
-            self._schedule_refresh(sub)
+            self._schedule_refresh(sub, retry)
 
     # --- emitting --------------------------------------------------------------------------------------------
 
