@@ -219,3 +219,28 @@ async def test_general_data_without_a_response_answers_at_once(
     codes = await client.get_account_codes()
     assert codes
     assert loop.time() - started < 1  # not the request timeout of 5 s
+
+
+async def test_a_subscription_ended_before_its_first_notify_does_not_fail_the_connect(
+    make_client: ClientFactory, sim: Simulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IP Office ends a user's subscription before its first notify (the user was deleted, say): the connect goes on
+    and the subscription is made again (the connect used to fail with "the subscription was terminated")."""
+    original = SimulatorSession._subscribe
+    ended: list[int] = []
+
+    def subscribe(self: SimulatorSession, request: Any) -> None:
+        target = not ended and request.HasField("user") and request.user.guid == sim.model.user("2005").guid
+        if target:
+            self._holding = True  # no notify yet
+        original(self, request)
+        if target:
+            ended.append(request.subscribe_id)
+            self._holding = False
+            self.terminate(request.subscribe_id, "user deleted")
+
+    monkeypatch.setattr(SimulatorSession, "_subscribe", subscribe)
+    client = await make_client(queues=[], park_server=False)
+    assert ended
+    assert client.connected
+    await wait_for(lambda: client.user_by_extn("2005") is not None and client.stats.resubscribes == 1, message="again")

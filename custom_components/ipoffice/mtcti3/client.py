@@ -95,6 +95,12 @@ RECONCILE_DELAY: Final = 1.0
 CONNECT_TIMEOUT: Final = 15.0
 MAX_SUBSCRIBE_ID: Final = 0x7FFFFFFF
 ACCOUNT_CODE_FILE: Final = "nasystem/AccountCode"
+
+
+class _TerminatedError(NotConnectedError):
+    """IP Office ended a subscription before its first notify; it is being made again (``_resubscribe``)."""
+
+
 _ANSWERED_MAX: Final = 4096  # gcids kept of answered calls (cleared when full: a call rings its phones for seconds)
 _GONE_CODES: Final = frozenset({ResultCode.MTCTISESS_NOTFOUND, ResultCode.MTCTISESS_USERNOTFOUND})
 _SERVICE_MODES: Final = {mode.value: mode for mode in ServiceMode}
@@ -620,7 +626,7 @@ class IPOfficeClient:
                 _LOGGER.warning("%s", error)
                 continue
             exc = ready.exception()
-            if exc is None:
+            if exc is None or isinstance(exc, _TerminatedError):  # (terminated: already being made again)
                 continue
             if required or isinstance(exc, NotConnectedError):
                 raise exc
@@ -1044,7 +1050,7 @@ class IPOfficeClient:
             sub.refresh.cancel()
             sub.refresh = None
         if sub.ready is not None and not sub.ready.done():
-            sub.ready.set_exception(NotConnectedError("the subscription was terminated"))
+            sub.ready.set_exception(_TerminatedError("the subscription was terminated"))
             sub.ready.exception()
         if sub.got_first and time.monotonic() - sub.established_at >= STABLE_AFTER:
             sub.failures = 0
