@@ -25,6 +25,8 @@ class Faults:
         self.refuse_auth = False
         self.refuse_service = False
         self.no_responses = False
+        # The spec promises no first ParkServer notify: with this set, none is sent while nothing is parked.
+        self.quiet_park = False
         self._stalled_until = 0.0
         self._fail: list[tuple[int, str | None]] = []
 
@@ -97,6 +99,6 @@ class Faults:
 
     def reset(self) -> None:
         """Clear every fault."""
-        self.refuse_auth = self.refuse_service = self.no_responses = False
+        self.refuse_auth = self.refuse_service = self.no_responses = self.quiet_park = False
         self._stalled_until = 0.0
         self._fail.clear()

@@ -297,7 +297,8 @@ class Session:
             if app.callid in sub.seen_calls:
                 del sub.seen_calls[app.callid]
                 body.calllost.append(calllost)
-        if body.callinfo or body.calllost or (event is None and sub.kind == "parkserver"):
+        first_park = event is None and sub.kind == "parkserver" and not self.sim.faults.quiet_park
+        if body.callinfo or body.calllost or first_park:
             self.enqueue(sub, pb.Notify(callcontrol=body))
 
     # ------------------------------------------------------------------------------------------------ requests

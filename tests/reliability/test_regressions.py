@@ -244,3 +244,28 @@ async def test_a_subscription_ended_before_its_first_notify_does_not_fail_the_co
     assert ended
     assert client.connected
     await wait_for(lambda: client.user_by_extn("2005") is not None and client.stats.resubscribes == 1, message="again")
+
+
+async def test_a_park_server_with_nothing_to_report_is_made_and_reconciled(
+    make_client: ClientFactory, sim: Simulator
+) -> None:
+    """IP Office need not send a first ParkServer notify when nothing is parked: the subscription counts as made
+    when IP Office accepts it (the connect used to wait its whole request timeout for it, the subscription was never
+    refreshed, and a call hung up while parked during an outage stayed parked for ever)."""
+    sim.faults.quiet_park = True
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    client = await make_client(users=None, queues=[], request_timeout=5)
+    assert loop.time() - started < 2  # not the request timeout
+    park = client._wanted[(SubscriptionKind.PARK, "")]
+    assert park.got_first
+    assert park.refresh is not None
+    call = sim.incoming_call(to="2002")
+    sim.answer(call, by="2002")
+    sim.park(call, by="2002", slot="7")
+    await wait_for(lambda: "7" in client.parked_calls, message="parked")
+    sim.faults.drop_all()
+    await wait_for(lambda: not client.connected, message="loss")
+    sim.hangup(call, by="caller")
+    await wait_for(lambda: client.connected, message="back")
+    await wait_for(lambda: not client.parked_calls, message="the parked call ended")

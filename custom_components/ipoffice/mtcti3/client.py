@@ -602,6 +602,15 @@ class IPOfficeClient:
                     del self._subs[sub.subscribe_id]
             if error is not None and not ready.done():
                 ready.set_exception(error)
+            elif (
+                error is None
+                and sub.kind is SubscriptionKind.PARK
+                and not sub.got_first
+                and self._subs.get(sub.subscribe_id) is sub
+            ):
+                # The spec promises no first ParkServer notify (nothing parked, nothing to say): its success is
+                # the answer. (Users, queues and Lines wait for the first notify: it is their state.)
+                self._established(sub)
 
         response.add_done_callback(answered)
         return ready
@@ -808,11 +817,15 @@ class IPOfficeClient:
                 )
         finally:
             if not sub.got_first:
-                sub.got_first = True
-                sub.established_at = time.monotonic()
-                if sub.ready is not None and not sub.ready.done():
-                    sub.ready.set_result(None)
-                self._schedule_refresh(sub)
+                self._established(sub)
+
+    def _established(self, sub: _Subscription) -> None:
+        """``sub`` is made and IP Office reports it: ready, refreshed in time, reconciled after a reconnect."""
+        sub.got_first = True
+        sub.established_at = time.monotonic()
+        if sub.ready is not None and not sub.ready.done():
+            sub.ready.set_result(None)
+        self._schedule_refresh(sub)
 
     def _unknown_value(self, name: str, value: int) -> None:
         self._stats.unknown_values += 1
