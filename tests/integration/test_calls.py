@@ -142,15 +142,21 @@ def test_call_details() -> None:
     assert call_details(CallEvent(CallEventType.NEW, unstarted, 0.0))["started"] is None
 
 
+async def _sales_call(hass: HomeAssistant, sim: Simulator) -> tuple[list[Event], Any]:
+    """A trunk call to the Sales queue (ringing its agents), with the ipoffice_call events from then on."""
+    events = async_capture_events(hass, EVENT_CALL)
+    call = sim.incoming_call(to="2501", caller="01707123456")
+    await settle(hass, sim)
+    return events, call
+
+
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_queue_call_answered_by_a_colleague(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
     """A Sales call rings Alice, Bob and Carol; Alice answers. Bob and Carol did not miss it (no missed event, their
     missed-call counters stay 0), and every user event names the queue."""
-    events = async_capture_events(hass, EVENT_CALL)
-    call = sim.incoming_call(to="2501", caller="01707123456")
-    await settle(hass, sim)
+    events, call = await _sales_call(hass, sim)
     sim.answer(call, by="2001")
     await settle(hass, sim)
     sim.hangup(call, by="caller")
@@ -174,9 +180,7 @@ async def test_queue_call_to_voicemail_is_not_abandoned(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:
     """A Sales call that voicemail answers, where the caller leaves a message and hangs up, was not abandoned."""
-    events = async_capture_events(hass, EVENT_CALL)
-    call = sim.incoming_call(to="2501", caller="01707123456")
-    await settle(hass, sim)
+    events, call = await _sales_call(hass, sim)
     sim.to_voicemail(call)
     await settle(hass, sim)
     sim.hangup(call, by="caller")
