@@ -265,7 +265,7 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         if not self._data.get(CONF_SECONDARY_HOST):
             return self._finish()
         data = self._data
-        if (data[CONF_SECONDARY_HOST], data[CONF_SECONDARY_PORT]) == (data[CONF_HOST], data[CONF_PORT]):
+        if self._address(SECONDARY) == self._address(PRIMARY):
             return self._show_step(step_id, {"base": "secondary_same_as_primary"})
         if error := await self._async_fingerprint(SECONDARY):
             return self._show_step(step_id, {"base": SECONDARY_ERRORS[error]})
@@ -286,6 +286,11 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._show_step(step_id, {"base": SECONDARY_ERRORS.get(error, error)})
         return self._finish()
 
+    def _address(self, system: str) -> tuple[str, int]:
+        """The host and port of ``system`` in this flow's data."""
+        host_key, port_key, _, _ = KEYS[system]
+        return self._data[host_key], self._data[port_key]
+
     def _configured_elsewhere(self, system: str) -> bool:
         """Whether ``system`` of this flow is a system (primary or secondary) of another entry already.
 
@@ -293,8 +298,7 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         ten MTCTI-3 connections. A system is known by its certificate (an entry's unique id, a pinned fingerprint) or
         by its address.
         """
-        host_key, port_key, _, _ = KEYS[system]
-        address = (self._data[host_key], self._data[port_key])
+        address = self._address(system)
         fingerprint = self._fingerprints.get(system)
         own = self.context.get("entry_id")  # the entry a reconfigure flow changes
         for other in self._async_current_entries(include_ignore=False):
@@ -412,9 +416,7 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         if (chosen := self._unverified.get(system)) is None:
             return False
         host, port, fingerprint = chosen
-        host_key, port_key, _, _ = KEYS[system]
-        same_address = (self._data[host_key], self._data[port_key]) == (host, port)
-        return same_address and fingerprint in (None, self._fingerprints.get(system))
+        return self._address(system) == (host, port) and fingerprint in (None, self._fingerprints.get(system))
 
     async def async_step_certificate(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """A certificate cannot be verified: show its fingerprint and offer to trust it."""
@@ -434,11 +436,10 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_disable_verification(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Accept any certificate (encrypted, but not authenticated) of this system: its address and certificate."""
-        host_key, port_key, tls_key, fingerprint_key = KEYS[self._system]
+        _, _, tls_key, fingerprint_key = KEYS[self._system]
         self._data[tls_key] = TLS_INSECURE
         self._data[fingerprint_key] = None
-        fingerprint = self._fingerprints[self._system]
-        self._unverified[self._system] = (self._data[host_key], self._data[port_key], fingerprint)
+        self._unverified[self._system] = (*self._address(self._system), self._fingerprints[self._system])
         return await self._async_trusted()
 
     async def _async_trusted(self) -> ConfigFlowResult:

@@ -277,9 +277,20 @@ class IPOfficeCoordinator:
         """Whether the entry exposes this queue."""
         return self.selected_queues is None or guid in self.selected_queues
 
-    def line_of(self, extension: str) -> LineEntry | None:
-        """The user or queue of the system that has ``extension`` (None: none has)."""
-        return next((line for line in self.client.directory.values() if line.extn == extension), None)
+    def line_of(self, extension: str, kind: LineKind | None = None) -> LineEntry | None:
+        """The user or queue (of ``kind``, if given) of the system that has ``extension`` (None: none has)."""
+        return next(
+            (
+                line
+                for line in self.client.directory.values()
+                if line.extn == extension and (kind is None or line.kind is kind)
+            ),
+            None,
+        )
+
+    def line_exposed(self, line: LineEntry) -> bool:
+        """Whether the entry exposes the user or queue of ``line``."""
+        return self.user_exposed(line.guid) if line.kind is LineKind.USER else self.queue_exposed(line.guid)
 
     def check_member_exposed(self, extension: str, queue: str) -> None:
         """Refuse to change the queue membership of a user the entry does not expose (it would start or stop
@@ -294,9 +305,7 @@ class IPOfficeCoordinator:
     def extension_exposed(self, extension: str) -> bool:
         """Whether ``extension`` is that of a user or queue the entry exposes (actions may act on its phone)."""
         line = self.line_of(extension)
-        if line is None:
-            return False
-        return self.user_exposed(line.guid) if line.kind is LineKind.USER else self.queue_exposed(line.guid)
+        return line is not None and self.line_exposed(line)
 
     @property
     def system_device_info(self) -> DeviceInfo:
@@ -518,9 +527,7 @@ class IPOfficeCoordinator:
     @callback
     def _on_directory(self, added: list[LineEntry], removed: list[LineEntry], changed: list[LineEntry]) -> None:
         for line in added:
-            if (line.kind is LineKind.USER and self.user_exposed(line.guid)) or (
-                line.kind is LineKind.QUEUE and self.queue_exposed(line.guid)
-            ):
+            if self.line_exposed(line):
                 self._await_new(line)
         device_registry = dr.async_get(self.hass)
         for line in removed:

@@ -326,7 +326,7 @@ def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
     if must_be_member:
         if not any(member.extn == extn for member in queue.members):
             raise _invalid(translation_key="not_a_member", extension=extn, queue=ctx.owner.name)
-    elif not any(line.kind is LineKind.USER and line.extn == extn for line in ctx.client.directory.values()):
+    elif ctx.owner.coordinator.line_of(extn, LineKind.USER) is None:
         raise _invalid(translation_key="unknown_extension", extension=extn)
     ctx.owner.coordinator.check_member_exposed(extn, ctx.owner.name)
     return extn
@@ -358,7 +358,7 @@ def _hot_desk_login(ctx: Context) -> Awaitable[None]:
     extn: str = ctx.data["extension"]
     coordinator = ctx.owner.coordinator
     line = coordinator.line_of(extn)
-    if line is not None and line.guid != ctx.guid and not coordinator.extension_exposed(extn):
+    if line is not None and line.guid != ctx.guid and not coordinator.line_exposed(line):
         raise _invalid(translation_key="extension_not_exposed", extension=extn)
     return ctx.client.login_extension(ctx.guid, extn)
 

@@ -174,14 +174,8 @@ class IPOfficeQueueMemberSwitch(IPOfficeQueueEntity, SwitchEntity):
             queue,
         )
         self.extn = extn
-        name = next(
-            (
-                line.name
-                for line in coordinator.client.directory.values()
-                if line.kind is LineKind.USER and line.extn == extn
-            ),
-            "",
-        )
+        line = coordinator.line_of(extn, LineKind.USER)
+        name = "" if line is None else line.name
         self._attr_translation_placeholders = {"member": f"{extn} {name}".strip()}
 
     @property
