@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING
 
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+from custom_components.ipoffice.mtcti3.schema import HAS_PRESENTITY_NO_APP_HANDLER
 
 from .model import (
     ACCT,
@@ -81,7 +82,7 @@ def render_user(model: SystemModel, user: User, flags: int) -> pb.NotifyUser:
     body = pb.NotifyUser(
         extn=user.extn,
         name=user.name,
-        katakana_name=user.katakana_name,
+        katakananame=user.katakana_name,
         email=user.email,
         fullname=user.fullname,
         featuresavailable=USER_FEATURES,
@@ -116,7 +117,7 @@ def render_queue(queue: Queue, flags: int) -> pb.NotifyQueue:
     body = pb.NotifyQueue(
         extn=queue.extn,
         name=queue.name,
-        katakanaaname=queue.katakanaaname,
+        katakananame=queue.katakanaaname,
         email=queue.email,
         ringmode=queue.ringmode,
         noanswertime=queue.noanswertime,
@@ -143,15 +144,15 @@ def find_presentity(model: SystemModel, presentity: str) -> User | None:
     return None
 
 
-def render_presentity(model: SystemModel, key: tuple[str, int], flags: int) -> pb.NotifyPresententity:
+def render_presentity(model: SystemModel, key: tuple[str, int], flags: int) -> pb.NotifyPresentity:
     presentity, lref = key
-    entry = pb.NotifyPresententity(presentity="" if lref else presentity, lref=lref)
+    entry = pb.NotifyPresentity(presentity="" if lref else presentity, lref=lref)
     user = find_presentity(model, presentity)
     if user is None:
         entry.presentity = presentity
         entry.phonestate = 8
         return entry
-    entry.sac = 1 if user.dnd else 0
+    entry.sac = user.dnd
     entry.phonestate = model.phonestate(user)
     if user.absence_set:
         entry.absence.CopyFrom(pb.Absence(msg=user.absence_msg, str=user.absence_str))
@@ -160,7 +161,8 @@ def render_presentity(model: SystemModel, key: tuple[str, int], flags: int) -> p
         entry.vmunread_messages = user.mailbox_new
     if flags & 0x02:
         entry.app = user.app
-        entry.noapphandler = user.app_handlers == 0
+        if HAS_PRESENTITY_NO_APP_HANDLER:
+            entry.noapphandler = user.app_handlers == 0
     else:
         entry.app = user.app if user.app_handlers else "Offline"
     return entry
@@ -180,16 +182,17 @@ def update_user(session: Session, sub: Subscription, upd: pb.UpdateUser) -> int:
     model = session.sim.model
     changes: dict[str, object] = {}
     if upd.HasField("sac"):
-        changes["dnd"] = upd.sac.set
+        changes["dnd"] = upd.sac.set != 0
     if upd.HasField("absence"):
         if upd.absence.set:
-            changes.update(absence_set=True, absence_msg=upd.absence.msg or 11, absence_str=upd.absence.str[:21])
+            absence = upd.absence.absence
+            changes.update(absence_set=True, absence_msg=absence.msg or 11, absence_str=absence.str[:21])
         else:
             changes.update(absence_set=False, absence_msg=0, absence_str="")
     if upd.HasField("ec500"):
-        changes["ec500"] = upd.ec500.set
+        changes["ec500"] = upd.ec500.set != 0
     for code in upd.shortcodedata:
-        result = _shortcode(user, code.shortcode, code.shortcodeval, changes)
+        result = _shortcode(user, code.code, code.val, changes)
         if result:
             return result
     if upd.HasField("loginextn"):
@@ -199,17 +202,17 @@ def update_user(session: Session, sub: Subscription, upd: pb.UpdateUser) -> int:
         else:
             changes.update(loggedinextn="", loggedoff=True)
     if upd.HasField("app"):
-        if len(upd.app.app) > 34:
+        if len(upd.app.value) > 34:
             return INVALID_PAYLOAD
-        changes["app"] = upd.app.app
+        changes["app"] = upd.app.value
         if upd.app.makelive:
             session.set_activapp(sub, on=True)
         elif upd.app.makedead:
             session.set_activapp(sub, on=False)
     if upd.HasField("fwdu"):
         changes["fwdu"] = upd.fwdu.set
-        if upd.fwdu.fwdunumber:
-            changes["fwdunumber"] = upd.fwdu.fwdunumber
+        if upd.fwdu.fwdu_number:
+            changes["fwdunumber"] = upd.fwdu.fwdu_number
         changes["fwdtovm"] = upd.fwdu.fwdtovm
     if changes:
         model.update_user(user, **changes)
@@ -279,7 +282,7 @@ def update_queue(model: SystemModel, queue: Queue | None, upd: pb.UpdateQueue) -
             return INVALID_PAYLOAD
         changes["servicemode"] = mode
     if upd.HasField("setvoicemail"):
-        changes["voicemail"] = upd.setvoicemail.voicemail
+        changes["voicemail"] = upd.setvoicemail.enabled
     members = [QueueMember(m.extn, m.disabled) for m in queue.members]
     touched = False
     if upd.HasField("members"):
@@ -726,9 +729,12 @@ def function(model: SystemModel, app: Appearance, fn: pb.CallFunction) -> None:
     elif action == A.AgentRecordingControl:
         if not fn.HasField("agentrecording"):
             raise CallError(608, "agentrecording is required")
-        if app.recordingpaused == fn.agentrecording.pause:
+        control = fn.agentrecording
+        if control.pause == control.resume:
+            raise CallError(608, "agentrecording needs pause or resume")
+        if app.recordingpaused == control.pause:
             raise CallError(617, "recording already in that state")
-        app.recordingpaused = fn.agentrecording.pause
+        app.recordingpaused = control.pause
         model._touch(app)
     elif action == A.PushToEC500:
         if user is None or not user.ec500 or not user.mobile:

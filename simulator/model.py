@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+from custom_components.ipoffice.mtcti3.schema import HAS_CALL_PAYLOAD_TYPE
 
 from .scenario import Queue, QueueMember, Scenario, User, make_guid
 
@@ -702,7 +703,7 @@ class SystemModel:
         for app in list(call.apps):
             if app.role == "ring":
                 self._lose(app)
-        state = S.RINGINVOICEMAIL if ringing else S.ANSWEREDBYVOICEMAIL
+        state = S.RINGINGVOICEMAIL if ringing else S.ANSWEREDBYVOICEMAIL
         for app in call.apps:
             app.state = S.CONNECTED if app.role == "a" else state
         if kind == "user" and not call.app("user", guid):
@@ -1063,7 +1064,7 @@ class SystemModel:
             if state == S.ONHOLD:
                 return DROP | BLINDXFER | TAG | ACCT | FORCECLEAR | PRIO | FINISH
             rec = RECOFF if app.recording else RECON
-            if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINVOICEMAIL):
+            if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINGVOICEMAIL):
                 return base | rec
             return base | rec | RECPAUSE
         user = self._app_user(app)
@@ -1105,7 +1106,7 @@ class SystemModel:
             return DROP | DIAL | TAG | ACCT | FORCECLEAR
         if state == S.RINGBACK:
             return DROP | TAG | ACCT | AUTH | FORCECLEAR | consult
-        if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINVOICEMAIL):
+        if state in (S.ANSWEREDBYVOICEMAIL, S.RINGINGVOICEMAIL):
             return DROP | BLINDXFER | TAG | FORCECLEAR
         return DROP
 
@@ -1114,7 +1115,6 @@ class SystemModel:
         call = app.call
         rich = view in ("queue", "park")
         info = pb.CallInfo(
-            payload=pb.CallInfo.PayloadType.PayloadFull,
             callid=app.callid,
             referencecallid=app.referencecallid,
             relatedcallid=app.relatedcallid,
@@ -1132,6 +1132,8 @@ class SystemModel:
             parkslot=app.parkslot,
             recordingpaused=app.recordingpaused,
         )
+        if HAS_CALL_PAYLOAD_TYPE:
+            info.payload = pb.CallInfo.PayloadType.Value("PayloadFull")  # type: ignore[assignment]
         if app.callingparty is not None:
             info.callingparty.CopyFrom(app.callingparty.party())
         far = self.far_party(app)
@@ -1151,13 +1153,15 @@ class SystemModel:
                 info.conferencemember.append(
                     pb.ConferenceMember(
                         lref=member.lref,
-                        partyinfo=member.endpoint.party(),
+                        connectedparty=member.endpoint.party(),
                         state=member.state,  # type: ignore[arg-type]
                         mute=member.mute,
                     )
                 )
         if call.dialled and app.role == "a" and (rich or ccflags & 0x10):
-            info.dialinfo.CopyFrom(pb.DialInfo(dialled=call.dialled, type=call.dialtype, withholdcli=call.withholdcli))
+            info.dialinfo.CopyFrom(
+                pb.DialInfo(number=call.dialled, calltype=call.dialtype, withholdcli=call.withholdcli)
+            )
         if call.trunk is not None and (rich or ccflags & 0x20):
             info.trunkinfo.CopyFrom(pb.TrunkInfo(trunktype=call.trunk[0], did=call.trunk[1]))  # type: ignore[arg-type]
         in_queue = any(a.owner_kind == "queue" for a in call.apps) or (
@@ -1172,7 +1176,7 @@ class SystemModel:
             elif app.originalcalledparty is not None and call.overflow is None:
                 qinfo.number, qinfo.name = app.originalcalledparty.number, app.originalcalledparty.name
             if call.overflow is not None:
-                qinfo.overflownumber, qinfo.overflowname = call.overflow
+                qinfo.overflow_number, qinfo.overflow_name = call.overflow
             info.queueinfo.CopyFrom(qinfo)
         if rich or ccflags & 0x80:
             info.calldata.CopyFrom(pb.CallData(language=call.language, privacy=app.privacy))

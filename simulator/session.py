@@ -401,7 +401,7 @@ class Session:
         elif payload == "parkserver":
             sub.flags, sub.ccflags = req.parkserver.flags, req.parkserver.ccflags
         else:
-            sub.flags = req.refreshwrapper.flags
+            sub.flags = 0  # SubscribeRefreshWrapper carries a placeholder only
         self._register(sub)
         self._set_timer(sub, req.timeout)
         self.respond(req.requestid, SUCCESS)
@@ -560,7 +560,7 @@ class Session:
             self.notify_presence(sub, added, full=False)
 
     def _generalcmd(self, req: pb.GeneralCmd) -> None:
-        cmd = req.WhichOneof("cmd")
+        cmd = req.WhichOneof("payload")
         model = self.sim.model
         if cmd is None:
             self.respond(req.requestid, GENCMD_REQUIRED_DATA_MISSING)
@@ -570,9 +570,10 @@ class Session:
             text = f"IP Office {self.sim.release} build {model.build}"
             self.send(pb.Message(generaldata=pb.GeneralData(responseid=req.requestid, versioninfo=text)))
             self.respond(req.requestid, SUCCESS)
-        elif req.getfile == "nasystem/AccountCode":
-            data = "".join(f"{code}\n" for code in model.account_codes).encode()
-            self.send(pb.Message(generaldata=pb.GeneralData(responseid=req.requestid, filedata=data)))
+        elif req.getfile.fname == "nasystem/AccountCode":
+            payload = "".join(f"{code}\n" for code in model.account_codes).encode()
+            answer = pb.GetFileResponse(cmdinst=req.getfile.cmdinst, fname=req.getfile.fname, payload=payload)
+            self.send(pb.Message(generaldata=pb.GeneralData(responseid=req.requestid, getfile=answer)))
             self.respond(req.requestid, SUCCESS)
         else:
             self.respond(req.requestid, NOTFOUND)

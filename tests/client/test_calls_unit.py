@@ -27,7 +27,7 @@ def test_full_snapshot_fields() -> None:
         callingparty=pb.PartyInfo(number="0123", name="Caller", nametype=9),
         connectedparty=pb.PartyInfo(number="2002"),
         originalcalledparty=pb.PartyInfo(number="2501"),
-        conferencemember=[pb.ConferenceMember(lref=1, partyinfo=pb.PartyInfo(number="9"), state=6, mute=True)],
+        conferencemember=[pb.ConferenceMember(lref=1, connectedparty=pb.PartyInfo(number="9"), state=6, mute=True)],
         targets=pb.Targets(target=[pb.Target(partyinfo=pb.PartyInfo(number="2001"))]),
         queueinfo=pb.QueueInfo(number="2501", name="Sales", priority=2),
         trunkinfo=pb.TrunkInfo(did="8010"),

@@ -19,6 +19,7 @@ from custom_components.ipoffice.mtcti3 import (
 )
 from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, Subprotocol, encode_message
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+from custom_components.ipoffice.mtcti3.schema import HAS_VERSION_INFO
 from simulator import Simulator
 
 from .conftest import PASSWORD, ClientFactory, settle, wait_for
@@ -242,7 +243,7 @@ async def test_unknown_values_and_odd_notifies(
     stray.subscribeterminated.subscribe_id = 88888
     wrapper = pb.Message()
     wrapper.notify.subscribe_id = sid
-    wrapper.notify.refreshwrapper.refreshinstance = 1
+    wrapper.notify.refreshwrapper.dummy = 1
     response = pb.Message()
     response.response.requestid = 123456
     data = pb.Message()
@@ -281,6 +282,6 @@ async def test_trace_logs_messages_without_secrets(
     assert re.search(r"send 127\.0\.0\.1:\d+ sub=1 subscribe \{", text)
     assert re.search(r"recv 127\.0\.0\.1:\d+ sub=1 notify \{", text)
     assert "notifyack" in text
-    assert "generalcmd" in text
+    assert ("generalcmd" in text) is HAS_VERSION_INFO  # the version request, the one general command of a connect
     assert PASSWORD not in caplog.text
     assert "Authorization" not in caplog.text

@@ -121,13 +121,13 @@ EXAMPLES: dict[str, pb.Message] = {
         )
     ),
     "set dnd": pb.Message(
-        subscribecmd=pb.SubscribeCmd(subscribe_id=7000, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=True)))
+        subscribecmd=pb.SubscribeCmd(subscribe_id=7000, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=1)))
     ),
     "set voicemail box content": pb.Message(
         subscribecmd=pb.SubscribeCmd(
             requestid=3,
             subscribe_id=7000,
-            user=pb.UpdateUser(shortcodedata=[pb.ShortCodeData(shortcode=70, shortcodeval=";3,0,0")]),
+            user=pb.UpdateUser(shortcodedata=[pb.ShortCodeData(code=70, val=";3,0,0")]),
         )
     ),
     "user notify mailbox": pb.Message(
@@ -181,7 +181,7 @@ EXAMPLES: dict[str, pb.Message] = {
             callcontrol=pb.UpdateCallControl(
                 callid=1,
                 callfunction=pb.CallFunction(
-                    action=Action.AgentRecordingControl, agentrecording=pb.AgentRecording(pause=True)
+                    action=Action.AgentRecordingControl, agentrecording=pb.AgentRecordingControl(pause=True)
                 ),
             ),
         )
@@ -293,7 +293,7 @@ EXAMPLES: dict[str, pb.Message] = {
                         calledparty="8010",
                         callingparty=_party("03498984598", nametype=9),
                         trunkinfo=pb.TrunkInfo(trunktype=pb.TrunkInfo.TrunkISDN, did="8010"),
-                        queueinfo=pb.QueueInfo(priority=1, overflownumber="2502", overflowname="Service Queue"),
+                        queueinfo=pb.QueueInfo(priority=1, overflow_number="2502", overflow_name="Service Queue"),
                         targets=pb.Targets(target=[pb.Target(partyinfo=_party("2005", "Bergcamp", 5))]),
                     )
                 ],
@@ -302,7 +302,9 @@ EXAMPLES: dict[str, pb.Message] = {
     ),
     "getversioninfo": pb.Message(generalcmd=pb.GeneralCmd(requestid=3000, getversioninfo=True)),
     "versioninfo": pb.Message(generaldata=pb.GeneralData(responseid=3000, versioninfo="IP Office 11.1.0.0 build 600")),
-    "get account codes": pb.Message(generalcmd=pb.GeneralCmd(requestid=7, getfile="nasystem/AccountCode")),
+    "get account codes": pb.Message(
+        generalcmd=pb.GeneralCmd(requestid=7, getfile=pb.GetFile(cmdinst=7, fname="nasystem/AccountCode"))
+    ),
     "subscribe end": pb.Message(subscribeend=pb.SubscribeEnd(requestid=9, subscribe_id=7000, reason="done")),
     "subscribe terminated": pb.Message(subscribeterminated=pb.SubscribeTerminated(subscribe_id=7000)),
     "make call": pb.Message(

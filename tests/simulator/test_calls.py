@@ -152,7 +152,7 @@ async def test_outgoing_call_and_voicemail(client: Client, sim: Simulator) -> No
     call = sim.outgoing_call("2001", "01707999")
     out = (await cc(client, 1)).callinfo[0]
     assert out.state == S.RINGBACK
-    assert out.dialinfo.dialled == "01707999"
+    assert out.dialinfo.number == "01707999"
     assert out.HasField("trunkinfo")
     sim.answer(call)
     assert (await cc(client, 1)).callinfo[0].connectedparty.number == "01707999"
@@ -161,7 +161,7 @@ async def test_outgoing_call_and_voicemail(client: Client, sim: Simulator) -> No
     call = sim.incoming_call(to="2001")
     await cc(client, 1)
     sim.to_voicemail(call)
-    assert (await cc(client, 1)).callinfo[0].state == S.RINGINVOICEMAIL
+    assert (await cc(client, 1)).callinfo[0].state == S.RINGINGVOICEMAIL
     assert (await cc(client, 1)).callinfo[0].state == S.ANSWEREDBYVOICEMAIL
     sim.hangup(call)
     await cc(client, 1)
@@ -260,8 +260,8 @@ async def test_queue_call_functions(client: Client, sim: Simulator) -> None:
     assert await client.callfn(1, callid, "AnswerCall") == 609
     assert await client.callfn(1, callid, "BlindTransfer", "2501") == 0
     over = (await cc(client, 1)).callinfo[0]
-    assert over.queueinfo.overflownumber == "2501"
-    assert over.queueinfo.overflowname == "Sales"
+    assert over.queueinfo.overflow_number == "2501"
+    assert over.queueinfo.overflow_name == "Sales"
     assert await client.callfn(1, callid, "BlindTransfer", "/116/20987") == 0
     conf = (await cc(client, 1)).callinfo[0]
     assert conf.state == S.CONNECTED
@@ -360,7 +360,7 @@ async def test_conference_functions(client: Client, sim: Simulator) -> None:
     assert await client.callfn(1, callid, "CompleteConf") == 0
     conf = (await cc(client, 1)).callinfo
     info = next(i for i in conf if i.callid == callid)
-    assert {m.partyinfo.number for m in info.conferencemember} == {"0123", "0456"}
+    assert {m.connectedparty.number for m in info.conferencemember} == {"0123", "0456"}
     assert await client.callfn(1, callid, "AddToConf", "0789") == 0
     info = (await cc(client, 1)).callinfo[0]
     assert len(info.conferencemember) == 3
@@ -398,12 +398,12 @@ async def test_misc_call_functions(client: Client, sim: Simulator) -> None:
     assert (await cc(client, 1)).callinfo[0].calldata.privacy
     assert await client.callfn(1, callid, "PrivacyOff") == 0
     await cc(client, 1)
-    rec = pb.AgentRecording(pause=True)
+    rec = pb.AgentRecordingControl(pause=True)
     assert await client.callfn(1, callid, "AgentRecordingControl", agentrecording=rec) == 0
     assert (await cc(client, 1)).callinfo[0].recordingpaused
     assert await client.callfn(1, callid, "PushToEC500") == 0
     assert await client.callfn(1, callid, "SetPriority", "2") == 609
-    assert await client.callfn(1, callid, "Unused16") == 616
+    assert await client.callfn(1, callid, "Unused21") == 616
     sim.hangup(call)
     await cc(client, 1)
 

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
+from custom_components.ipoffice.mtcti3.schema import HAS_VERSION_INFO
 from simulator import Simulator, generate_scenario, load_scenario
 
 from .conftest import PASSWORD, USERNAME, Client, client_ssl
@@ -161,7 +162,7 @@ async def test_subscribe_errors(client: Client) -> None:
     assert (await client.subscribe(27, refreshwrapper=pb.SubscribeRefreshWrapper())).result == 0
     end = pb.Message(subscribeend=pb.SubscribeEnd(subscribe_id=999))
     assert (await client.request(end)).result == 101
-    assert (await client.cmd(999, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=True)))).result == 101
+    assert (await client.cmd(999, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=1)))).result == 101
 
 
 async def test_queue_subscription(client: Client, sim: Simulator) -> None:
@@ -232,32 +233,32 @@ async def test_user_config_commands(client: Client, sim: Simulator) -> None:
         assert response.result == 0
         return (await client.notify(60, "user")).user
 
-    assert (await update(sac=pb.UpdateUserSAC(set=True))).dnd
-    assert not (await update(sac=pb.UpdateUserSAC(set=False))).dnd
-    absent = await update(absence=pb.UpdateUserAbsence(set=True, msg=11, str="Back at 3"))
+    assert (await update(sac=pb.UpdateUserSAC(set=1))).dnd
+    assert not (await update(sac=pb.UpdateUserSAC(set=0))).dnd
+    absent = await update(absence=pb.UpdateUserAbsence(set=1, absence=pb.Absence(msg=11, str="Back at 3")))
     assert absent.absence.str == "Back at 3"
-    assert not (await update(absence=pb.UpdateUserAbsence(set=False))).HasField("absence")
-    assert (await update(ec500=pb.UpdateUserEC500(set=True))).ec500
-    fwd = await update(fwdu=pb.UpdateUserFwdU(set=True, fwdunumber="2003"))
+    assert not (await update(absence=pb.UpdateUserAbsence(set=0))).HasField("absence")
+    assert (await update(ec500=pb.UpdateUserEC500(set=1))).ec500
+    fwd = await update(fwdu=pb.UpdateUserFwdU(set=True, fwdu_number="2003"))
     assert fwd.fwdu
     assert fwd.fwdunumber == "2003"
     sc = pb.ShortCodeData
-    assert not (await update(shortcodedata=[sc(shortcode=1)])).fwdu
-    assert (await update(shortcodedata=[sc(shortcode=6, shortcodeval="0123")])).fwdunumber == "0123"
-    assert (await update(shortcodedata=[sc(shortcode=7)])).dnd
-    assert not (await update(shortcodedata=[sc(shortcode=8)])).dnd
-    assert not (await update(shortcodedata=[sc(shortcode=18)])).voicemail
-    assert (await update(shortcodedata=[sc(shortcode=17)])).voicemail
-    box = (await update(shortcodedata=[sc(shortcode=70, shortcodeval=";3,1,2")])).mailbox
+    assert not (await update(shortcodedata=[sc(code=1)])).fwdu
+    assert (await update(shortcodedata=[sc(code=6, val="0123")])).fwdunumber == "0123"
+    assert (await update(shortcodedata=[sc(code=7)])).dnd
+    assert not (await update(shortcodedata=[sc(code=8)])).dnd
+    assert not (await update(shortcodedata=[sc(code=18)])).voicemail
+    assert (await update(shortcodedata=[sc(code=17)])).voicemail
+    box = (await update(shortcodedata=[sc(code=70, val=";3,1,2")])).mailbox
     assert (box.newmessages, box.oldmessages, box.savedmessages) == (3, 1, 2)
-    assert (await update(shortcodedata=[sc(shortcode=109, shortcodeval="1,4,15:30")])).absence.msg == 4
-    assert not (await update(shortcodedata=[sc(shortcode=167)])).ec500
+    assert (await update(shortcodedata=[sc(code=109, val="1,4,15:30")])).absence.msg == 4
+    assert not (await update(shortcodedata=[sc(code=167)])).ec500
     logged = await update(loginextn=pb.UpdateUserLoginExtn(extn="2099"))
     assert logged.loggedinextn == "2099"
-    app = await update(app=pb.UpdateUserApp(app="In a meeting", makelive=True))
+    app = await update(app=pb.UpdateUserApp(value="In a meeting", makelive=True))
     assert app.app == "In a meeting"
     assert not app.noapphandler
-    bad = await client.cmd(60, user=pb.UpdateUser(shortcodedata=[sc(shortcode=70, shortcodeval="x")]))
+    bad = await client.cmd(60, user=pb.UpdateUser(shortcodedata=[sc(code=70, val="x")]))
     assert bad.result == 5002
     assert sim.model.user("2002").app == "In a meeting"
 
@@ -270,9 +271,9 @@ async def test_queue_config_commands(client: Client, sim: Simulator) -> None:
         assert (await client.cmd(70, queue=pb.UpdateQueue(**kwargs))).result == 0
         return (await client.notify(70, "queue")).queue
 
-    mode = pb.NotifyQueue.ServiceMode
+    mode = pb.SetServiceMode.ServiceMode
     assert (await update(setservicemode=pb.SetServiceMode(servicemode=mode.NS))).servicemode == mode.NS
-    assert not (await update(setvoicemail=pb.SetVoicemail(voicemail=False))).voicemail
+    assert not (await update(setvoicemail=pb.SetVoicemail(enabled=False))).voicemail
     members = (await update(addmember=[pb.QueueMember(extn="2001", disabled=True)])).queuemembers.member
     assert (members[0].extn, members[0].disabled) == ("2001", True)
     members = (await update(addmember=[pb.QueueMember(extn="2005")])).queuemembers.member
@@ -283,22 +284,28 @@ async def test_queue_config_commands(client: Client, sim: Simulator) -> None:
     assert [m.extn for m in (await update(members=full)).queuemembers.member] == ["2003"]
     bad = await client.cmd(70, queue=pb.UpdateQueue(addmember=[pb.QueueMember(extn="9999")]))
     assert bad.result == 7
-    assert (await client.cmd(70, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=True)))).result == 5003
+    assert (await client.cmd(70, user=pb.UpdateUser(sac=pb.UpdateUserSAC(set=1)))).result == 5003
 
 
-async def test_general_commands(client: Client, sim: Simulator) -> None:
+@pytest.mark.skipif(not HAS_VERSION_INFO, reason="this schema has no version request (as Avaya's Version 1.0)")
+async def test_version_request(client: Client, sim: Simulator) -> None:
     requestid = client.next_requestid()
     await client.send(pb.Message(generalcmd=pb.GeneralCmd(requestid=requestid, getversioninfo=True)))
     data = await client.expect(lambda m: m.WhichOneof("payload") == "generaldata")
     assert data.generaldata.responseid == requestid
     assert data.generaldata.versioninfo == "IP Office 11.1.0.0 build 600"
     assert (await client.response(requestid)).result == 0
+
+
+async def test_general_commands(client: Client, sim: Simulator) -> None:
     requestid = client.next_requestid()
-    await client.send(pb.Message(generalcmd=pb.GeneralCmd(requestid=requestid, getfile="nasystem/AccountCode")))
+    await client.send(
+        pb.Message(generalcmd=pb.GeneralCmd(requestid=requestid, getfile=pb.GetFile(fname="nasystem/AccountCode")))
+    )
     data = await client.expect(lambda m: m.WhichOneof("payload") == "generaldata")
-    assert data.generaldata.filedata.decode().split() == ["1000", "2000", "3000", "9999"]
+    assert data.generaldata.getfile.payload.decode().split() == ["1000", "2000", "3000", "9999"]
     assert (await client.response(requestid)).result == 0
-    assert (await client.request(pb.Message(generalcmd=pb.GeneralCmd(getfile="nope")))).result == 4
+    assert (await client.request(pb.Message(generalcmd=pb.GeneralCmd(getfile=pb.GetFile(fname="nope"))))).result == 4
     assert (await client.request(pb.Message(generalcmd=pb.GeneralCmd()))).result == 152
 
 

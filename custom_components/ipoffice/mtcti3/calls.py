@@ -94,7 +94,7 @@ def _members(info: pb.CallInfo) -> tuple[ConferenceMember, ...]:
     return tuple(
         ConferenceMember(
             lref=member.lref,
-            party=_party(member.partyinfo),
+            party=_party(member.connectedparty),
             state=_STATES.get(member.state, CallState.UNKNOWN),
             mute=member.mute,
         )

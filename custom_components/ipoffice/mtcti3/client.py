@@ -76,6 +76,7 @@ from .models import (
     User,
 )
 from .proto import ipo_mtcti3_pb2 as pb
+from .schema import HAS_PRESENTITY_NO_APP_HANDLER, HAS_VERSION_INFO
 from .tls import TLSMode, ssl_argument
 
 _LOGGER = logging.getLogger(__name__)
@@ -1035,13 +1036,13 @@ class IPOfficeClient:
             PresenceEntry(
                 presentity=item.presentity or sub.lrefs.get(item.lref, ""),
                 lref=item.lref,
-                dnd=item.sac != 0,
+                dnd=bool(item.sac),
                 phone_state=_PHONE_STATES.get(item.phonestate, PhoneState.UNKNOWN),
                 absence=Absence(message=item.absence.msg, text=item.absence.str) if item.HasField("absence") else None,
                 app=item.app,
                 fwdu=item.fwdu,
                 voicemail_unread=item.vmunread_messages,
-                no_app_handler=item.noapphandler,
+                no_app_handler=item.noapphandler if HAS_PRESENTITY_NO_APP_HANDLER else False,
             )
             for item in notify.entry
         ]
@@ -1367,7 +1368,7 @@ class IPOfficeClient:
         """Set or clear Do Not Disturb (UpdateUserSAC)."""
 
         def fill(update: pb.UpdateUser) -> None:
-            update.sac.set = bool(on)
+            update.sac.set = 1 if on else 0
 
         await self._user_command(user, UserFeature.SAC, fill)
 
@@ -1382,7 +1383,7 @@ class IPOfficeClient:
         """Set or clear mobile twinning (EC500)."""
 
         def fill(update: pb.UpdateUser) -> None:
-            update.ec500.set = bool(on)
+            update.ec500.set = 1 if on else 0
 
         await self._user_command(user, UserFeature.EC500, fill)
 
@@ -1413,7 +1414,7 @@ class IPOfficeClient:
         cmd.check_length("text", text, 0, APP_PRESENCE_MAX)
 
         def fill(update: pb.UpdateUser) -> None:
-            update.app.app = text
+            update.app.value = text
 
         await self._user_command(user, UserFeature.APP, fill)
 
@@ -1427,7 +1428,7 @@ class IPOfficeClient:
 
         def fill(update: pb.UpdateUser) -> None:
             update.fwdu.set = bool(on)
-            update.fwdu.fwdunumber = found.fwdu_number if number is None else number
+            update.fwdu.fwdu_number = found.fwdu_number if number is None else number
             update.fwdu.fwdtovm = found.fwd_to_voicemail if to_voicemail is None else bool(to_voicemail)
 
         await self._user_command(found, UserFeature.FWDU, fill)
@@ -1455,7 +1456,7 @@ class IPOfficeClient:
         """Enable or disable the queue's voicemail."""
 
         def fill(update: pb.UpdateQueue) -> None:
-            update.setvoicemail.voicemail = bool(on)
+            update.setvoicemail.enabled = bool(on)
 
         await self._queue_command(queue, fill)
 
@@ -1662,7 +1663,10 @@ class IPOfficeClient:
         """Pause or resume the system recording of the call (AgentRecordingControl)."""
 
         def fill(_update: pb.UpdateCallControl, function: pb.CallFunction) -> None:
-            function.agentrecording.pause = bool(paused)
+            if paused:
+                function.agentrecording.pause = True
+            else:
+                function.agentrecording.resume = True
 
         await self._call_function(
             owner, call_id, "AgentRecordingControl", CallFeature.RECORDING_PAUSE_CONTROL, fill=fill
@@ -1702,8 +1706,11 @@ class IPOfficeClient:
     # --- general commands ------------------------------------------------------------------------------------
 
     async def get_version(self) -> str | None:
-        """The IP Office version ("IP Office 11.1.0.0 build 600"); None when the system does not answer."""
+        """The IP Office version ("IP Office 11.1.0.0 build 600"); None when the system does not answer, or when
+        the schema in use has no version request (Avaya's Version 1.0 has none)."""
         conn = self._require_connection()
+        if not HAS_VERSION_INFO:
+            return None
         requestid = conn.new_request_id()
         message = pb.Message()
         message.generalcmd.requestid = requestid
@@ -1712,22 +1719,25 @@ class IPOfficeClient:
             data = await conn.request_data(message, requestid, self.request_timeout)
         except RequestTimeoutError:
             return None
-        if data is None or data.WhichOneof("data") != "versioninfo":
+        if data is None or data.WhichOneof("payload") != "versioninfo":
             return None
         self.system.version = data.versioninfo
         return data.versioninfo
 
     async def get_account_codes(self) -> list[str]:
-        """The account codes configured on IP Office (GeneralCmd getfile "nasystem/AccountCode")."""
+        """The account codes configured on IP Office (GeneralCmd GetFile "nasystem/AccountCode")."""
         conn = self._require_connection()
         requestid = conn.new_request_id()
         message = pb.Message()
         message.generalcmd.requestid = requestid
-        message.generalcmd.getfile = ACCOUNT_CODE_FILE
+        message.generalcmd.getfile.cmdinst = requestid
+        message.generalcmd.getfile.fname = ACCOUNT_CODE_FILE
         data = await conn.request_data(message, requestid, self.request_timeout)
-        if data is None or data.WhichOneof("data") != "filedata":
+        if data is None or data.WhichOneof("payload") != "getfile":
             return []
-        text = data.filedata.decode("utf-8", errors="replace")
+        if data.getfile.result:
+            raise error_for_result(data.getfile.result, f"could not read {ACCOUNT_CODE_FILE}")
+        text = data.getfile.payload.decode("utf-8", errors="replace")
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 

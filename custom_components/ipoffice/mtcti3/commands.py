@@ -45,9 +45,11 @@ _MEMBER_ACTIONS: Final[dict[str, int]] = {
     "unmute": pb.MemberFunctionData.Action.Value("MuteOff"),
 }
 DEVICE_HINTS: Final[dict[str, int]] = {
-    name.lower(): pb.UpdateCallControl.DeviceHint.Value(name)
-    for name in pb.UpdateCallControl.DeviceHint.keys()  # noqa: SIM118 - an enum wrapper
+    name.lower(): pb.UpdateCallControl.Device.Value(name)
+    for name in pb.UpdateCallControl.Device.keys()  # noqa: SIM118 - an enum wrapper
 }
+# The names this client took before it followed the published schema (UpdateCallControl.Device): still accepted.
+DEVICE_HINTS.update(deskphoneany=DEVICE_HINTS["desk"], deviceany=DEVICE_HINTS["unspecified"])
 
 
 # --- validators ------------------------------------------------------------------------------------------------
@@ -149,11 +151,11 @@ def call_function(
 def set_absence(update: pb.UpdateUser, message: AbsenceMessage | None, text: str) -> None:
     """Fill UpdateUser.absence: ``None`` clears it."""
     if message is None:
-        update.absence.set = False
+        update.absence.set = 0
         return
-    update.absence.set = True
-    update.absence.msg = int(message)
-    update.absence.str = text
+    update.absence.set = 1
+    update.absence.absence.msg = int(message)
+    update.absence.absence.str = text
 
 
 def voicemail_counts_value(new: int, old: int, saved: int) -> str:
@@ -167,9 +169,9 @@ def voicemail_counts_value(new: int, old: int, saved: int) -> str:
 def add_short_code(update: pb.UpdateUser, code: int, value: str = "") -> None:
     """Append one ShortCodeData."""
     entry = update.shortcodedata.add()
-    entry.shortcode = code
+    entry.code = code
     if value:
-        entry.shortcodeval = value
+        entry.val = value
 
 
 def forward_busy(update: pb.UpdateUser, on: bool, number: str | None) -> None:
@@ -255,7 +257,7 @@ def call_instances(function: pb.CallFunction, call_ids: Iterable[int], field: st
 
 
 def device_hint(value: str | int | None) -> int:
-    """The UpdateCallControl.DeviceHint of a name ("softphoneany") or number."""
+    """The UpdateCallControl.Device of a name ("softphoneany", "desk", ...) or number."""
     if value is None:
         return 0
     if isinstance(value, str) and value.lower() in DEVICE_HINTS:

@@ -65,7 +65,7 @@ class RequestResponse(_message.Message):
     def __init__(self, requestid: _Optional[int] = ..., result: _Optional[int] = ..., additional: _Optional[str] = ...) -> None: ...
 
 class Notify(_message.Message):
-    __slots__ = ("subscribe_id", "notify_id", "label", "presence", "callcontrol", "lines", "user", "queue", "refreshwrapper")
+    __slots__ = ("subscribe_id", "notify_id", "label", "presence", "callcontrol", "lines", "user", "queue", "parkserver", "refreshwrapper")
     SUBSCRIBE_ID_FIELD_NUMBER: _ClassVar[int]
     NOTIFY_ID_FIELD_NUMBER: _ClassVar[int]
     LABEL_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Notify(_message.Message):
     LINES_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
+    PARKSERVER_FIELD_NUMBER: _ClassVar[int]
     REFRESHWRAPPER_FIELD_NUMBER: _ClassVar[int]
     subscribe_id: int
     notify_id: int
@@ -83,8 +84,9 @@ class Notify(_message.Message):
     lines: NotifyLines
     user: NotifyUser
     queue: NotifyQueue
+    parkserver: NotifyParkServer
     refreshwrapper: NotifyRefreshWrapper
-    def __init__(self, subscribe_id: _Optional[int] = ..., notify_id: _Optional[int] = ..., label: _Optional[str] = ..., presence: _Optional[_Union[NotifyPresence, _Mapping]] = ..., callcontrol: _Optional[_Union[NotifyCallControl, _Mapping]] = ..., lines: _Optional[_Union[NotifyLines, _Mapping]] = ..., user: _Optional[_Union[NotifyUser, _Mapping]] = ..., queue: _Optional[_Union[NotifyQueue, _Mapping]] = ..., refreshwrapper: _Optional[_Union[NotifyRefreshWrapper, _Mapping]] = ...) -> None: ...
+    def __init__(self, subscribe_id: _Optional[int] = ..., notify_id: _Optional[int] = ..., label: _Optional[str] = ..., presence: _Optional[_Union[NotifyPresence, _Mapping]] = ..., callcontrol: _Optional[_Union[NotifyCallControl, _Mapping]] = ..., lines: _Optional[_Union[NotifyLines, _Mapping]] = ..., user: _Optional[_Union[NotifyUser, _Mapping]] = ..., queue: _Optional[_Union[NotifyQueue, _Mapping]] = ..., parkserver: _Optional[_Union[NotifyParkServer, _Mapping]] = ..., refreshwrapper: _Optional[_Union[NotifyRefreshWrapper, _Mapping]] = ...) -> None: ...
 
 class NotifyAck(_message.Message):
     __slots__ = ("subscribe_id", "notify_id")
@@ -113,20 +115,22 @@ class SubscribeTerminated(_message.Message):
     def __init__(self, subscribe_id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class SubscribeCmd(_message.Message):
-    __slots__ = ("requestid", "subscribe_id", "presence", "callcontrol", "user", "queue")
+    __slots__ = ("requestid", "subscribe_id", "timeout", "presence", "callcontrol", "user", "queue")
     REQUESTID_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIBE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     PRESENCE_FIELD_NUMBER: _ClassVar[int]
     CALLCONTROL_FIELD_NUMBER: _ClassVar[int]
     USER_FIELD_NUMBER: _ClassVar[int]
     QUEUE_FIELD_NUMBER: _ClassVar[int]
     requestid: int
     subscribe_id: int
+    timeout: int
     presence: UpdatePresence
     callcontrol: UpdateCallControl
     user: UpdateUser
     queue: UpdateQueue
-    def __init__(self, requestid: _Optional[int] = ..., subscribe_id: _Optional[int] = ..., presence: _Optional[_Union[UpdatePresence, _Mapping]] = ..., callcontrol: _Optional[_Union[UpdateCallControl, _Mapping]] = ..., user: _Optional[_Union[UpdateUser, _Mapping]] = ..., queue: _Optional[_Union[UpdateQueue, _Mapping]] = ...) -> None: ...
+    def __init__(self, requestid: _Optional[int] = ..., subscribe_id: _Optional[int] = ..., timeout: _Optional[int] = ..., presence: _Optional[_Union[UpdatePresence, _Mapping]] = ..., callcontrol: _Optional[_Union[UpdateCallControl, _Mapping]] = ..., user: _Optional[_Union[UpdateUser, _Mapping]] = ..., queue: _Optional[_Union[UpdateQueue, _Mapping]] = ...) -> None: ...
 
 class GeneralCmd(_message.Message):
     __slots__ = ("requestid", "getversioninfo", "getfile")
@@ -135,18 +139,38 @@ class GeneralCmd(_message.Message):
     GETFILE_FIELD_NUMBER: _ClassVar[int]
     requestid: int
     getversioninfo: bool
-    getfile: str
-    def __init__(self, requestid: _Optional[int] = ..., getversioninfo: _Optional[bool] = ..., getfile: _Optional[str] = ...) -> None: ...
+    getfile: GetFile
+    def __init__(self, requestid: _Optional[int] = ..., getversioninfo: _Optional[bool] = ..., getfile: _Optional[_Union[GetFile, _Mapping]] = ...) -> None: ...
 
 class GeneralData(_message.Message):
-    __slots__ = ("responseid", "versioninfo", "filedata")
+    __slots__ = ("responseid", "versioninfo", "getfile")
     RESPONSEID_FIELD_NUMBER: _ClassVar[int]
     VERSIONINFO_FIELD_NUMBER: _ClassVar[int]
-    FILEDATA_FIELD_NUMBER: _ClassVar[int]
+    GETFILE_FIELD_NUMBER: _ClassVar[int]
     responseid: int
     versioninfo: str
-    filedata: bytes
-    def __init__(self, responseid: _Optional[int] = ..., versioninfo: _Optional[str] = ..., filedata: _Optional[bytes] = ...) -> None: ...
+    getfile: GetFileResponse
+    def __init__(self, responseid: _Optional[int] = ..., versioninfo: _Optional[str] = ..., getfile: _Optional[_Union[GetFileResponse, _Mapping]] = ...) -> None: ...
+
+class GetFile(_message.Message):
+    __slots__ = ("cmdinst", "fname")
+    CMDINST_FIELD_NUMBER: _ClassVar[int]
+    FNAME_FIELD_NUMBER: _ClassVar[int]
+    cmdinst: int
+    fname: str
+    def __init__(self, cmdinst: _Optional[int] = ..., fname: _Optional[str] = ...) -> None: ...
+
+class GetFileResponse(_message.Message):
+    __slots__ = ("cmdinst", "fname", "result", "payload")
+    CMDINST_FIELD_NUMBER: _ClassVar[int]
+    FNAME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    cmdinst: int
+    fname: str
+    result: int
+    payload: bytes
+    def __init__(self, cmdinst: _Optional[int] = ..., fname: _Optional[str] = ..., result: _Optional[int] = ..., payload: _Optional[bytes] = ...) -> None: ...
 
 class SubscribePresence(_message.Message):
     __slots__ = ("entry", "flags")
@@ -169,10 +193,10 @@ class NotifyPresence(_message.Message):
     FULL_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
     full: int
-    entry: _containers.RepeatedCompositeFieldContainer[NotifyPresententity]
-    def __init__(self, full: _Optional[int] = ..., entry: _Optional[_Iterable[_Union[NotifyPresententity, _Mapping]]] = ...) -> None: ...
+    entry: _containers.RepeatedCompositeFieldContainer[NotifyPresentity]
+    def __init__(self, full: _Optional[int] = ..., entry: _Optional[_Iterable[_Union[NotifyPresentity, _Mapping]]] = ...) -> None: ...
 
-class NotifyPresententity(_message.Message):
+class NotifyPresentity(_message.Message):
     __slots__ = ("presentity", "lref", "sac", "phonestate", "absence", "app", "fwdu", "vmunread_messages", "noapphandler")
     PRESENTITY_FIELD_NUMBER: _ClassVar[int]
     LREF_FIELD_NUMBER: _ClassVar[int]
@@ -185,14 +209,14 @@ class NotifyPresententity(_message.Message):
     NOAPPHANDLER_FIELD_NUMBER: _ClassVar[int]
     presentity: str
     lref: int
-    sac: int
+    sac: bool
     phonestate: int
     absence: Absence
     app: str
     fwdu: bool
     vmunread_messages: int
     noapphandler: bool
-    def __init__(self, presentity: _Optional[str] = ..., lref: _Optional[int] = ..., sac: _Optional[int] = ..., phonestate: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., app: _Optional[str] = ..., fwdu: _Optional[bool] = ..., vmunread_messages: _Optional[int] = ..., noapphandler: _Optional[bool] = ...) -> None: ...
+    def __init__(self, presentity: _Optional[str] = ..., lref: _Optional[int] = ..., sac: _Optional[bool] = ..., phonestate: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., app: _Optional[str] = ..., fwdu: _Optional[bool] = ..., vmunread_messages: _Optional[int] = ..., noapphandler: _Optional[bool] = ...) -> None: ...
 
 class UpdatePresence(_message.Message):
     __slots__ = ("add", "remove")
@@ -265,12 +289,12 @@ class SubscribeUser(_message.Message):
     def __init__(self, guid: _Optional[bytes] = ..., flags: _Optional[int] = ..., ccflags: _Optional[int] = ...) -> None: ...
 
 class NotifyUser(_message.Message):
-    __slots__ = ("extn", "name", "katakana_name", "email", "fullname", "featuresavailable", "language", "dnd", "barred", "xdirectory", "voicemail", "loggedinextn", "extnfault", "loggedoff", "absence", "mailbox", "app", "noapphandler", "ec500", "fwdu", "fwdb", "fwdna", "fwdhg", "fwdunumber", "fwdbnumber", "fwdtovm", "offswitch")
+    __slots__ = ("extn", "name", "fullname", "katakananame", "email", "featuresavailable", "language", "dnd", "barred", "xdirectory", "voicemail", "loggedinextn", "extnfault", "loggedoff", "absence", "mailbox", "app", "noapphandler", "ec500", "fwdu", "fwdb", "fwdna", "fwdhg", "fwdunumber", "fwdbnumber", "fwdtovm", "offswitch")
     EXTN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
-    KATAKANA_NAME_FIELD_NUMBER: _ClassVar[int]
-    EMAIL_FIELD_NUMBER: _ClassVar[int]
     FULLNAME_FIELD_NUMBER: _ClassVar[int]
+    KATAKANANAME_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
     FEATURESAVAILABLE_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     DND_FIELD_NUMBER: _ClassVar[int]
@@ -295,9 +319,9 @@ class NotifyUser(_message.Message):
     OFFSWITCH_FIELD_NUMBER: _ClassVar[int]
     extn: str
     name: str
-    katakana_name: str
-    email: str
     fullname: str
+    katakananame: str
+    email: str
     featuresavailable: int
     language: str
     dnd: bool
@@ -320,7 +344,7 @@ class NotifyUser(_message.Message):
     fwdbnumber: str
     fwdtovm: bool
     offswitch: bool
-    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., katakana_name: _Optional[str] = ..., email: _Optional[str] = ..., fullname: _Optional[str] = ..., featuresavailable: _Optional[int] = ..., language: _Optional[str] = ..., dnd: _Optional[bool] = ..., barred: _Optional[bool] = ..., xdirectory: _Optional[bool] = ..., voicemail: _Optional[bool] = ..., loggedinextn: _Optional[str] = ..., extnfault: _Optional[bool] = ..., loggedoff: _Optional[bool] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., app: _Optional[str] = ..., noapphandler: _Optional[bool] = ..., ec500: _Optional[bool] = ..., fwdu: _Optional[bool] = ..., fwdb: _Optional[bool] = ..., fwdna: _Optional[bool] = ..., fwdhg: _Optional[bool] = ..., fwdunumber: _Optional[str] = ..., fwdbnumber: _Optional[str] = ..., fwdtovm: _Optional[bool] = ..., offswitch: _Optional[bool] = ...) -> None: ...
+    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., fullname: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., featuresavailable: _Optional[int] = ..., language: _Optional[str] = ..., dnd: _Optional[bool] = ..., barred: _Optional[bool] = ..., xdirectory: _Optional[bool] = ..., voicemail: _Optional[bool] = ..., loggedinextn: _Optional[str] = ..., extnfault: _Optional[bool] = ..., loggedoff: _Optional[bool] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., app: _Optional[str] = ..., noapphandler: _Optional[bool] = ..., ec500: _Optional[bool] = ..., fwdu: _Optional[bool] = ..., fwdb: _Optional[bool] = ..., fwdna: _Optional[bool] = ..., fwdhg: _Optional[bool] = ..., fwdunumber: _Optional[str] = ..., fwdbnumber: _Optional[str] = ..., fwdtovm: _Optional[bool] = ..., offswitch: _Optional[bool] = ...) -> None: ...
 
 class UpdateUser(_message.Message):
     __slots__ = ("sac", "absence", "ec500", "shortcodedata", "loginextn", "app", "fwdu")
@@ -343,58 +367,72 @@ class UpdateUser(_message.Message):
 class UpdateUserSAC(_message.Message):
     __slots__ = ("set",)
     SET_FIELD_NUMBER: _ClassVar[int]
-    set: bool
-    def __init__(self, set: _Optional[bool] = ...) -> None: ...
+    set: int
+    def __init__(self, set: _Optional[int] = ...) -> None: ...
 
 class UpdateUserAbsence(_message.Message):
-    __slots__ = ("set", "msg", "str")
+    __slots__ = ("set", "absence")
     SET_FIELD_NUMBER: _ClassVar[int]
-    MSG_FIELD_NUMBER: _ClassVar[int]
-    STR_FIELD_NUMBER: _ClassVar[int]
-    set: bool
-    msg: int
-    str: str
-    def __init__(self, set: _Optional[bool] = ..., msg: _Optional[int] = ..., str: _Optional[str] = ...) -> None: ...
+    ABSENCE_FIELD_NUMBER: _ClassVar[int]
+    set: int
+    absence: Absence
+    def __init__(self, set: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ...) -> None: ...
 
 class UpdateUserEC500(_message.Message):
     __slots__ = ("set",)
     SET_FIELD_NUMBER: _ClassVar[int]
-    set: bool
-    def __init__(self, set: _Optional[bool] = ...) -> None: ...
+    set: int
+    def __init__(self, set: _Optional[int] = ...) -> None: ...
 
 class ShortCodeData(_message.Message):
-    __slots__ = ("shortcode", "shortcodeval")
-    SHORTCODE_FIELD_NUMBER: _ClassVar[int]
-    SHORTCODEVAL_FIELD_NUMBER: _ClassVar[int]
-    shortcode: int
-    shortcodeval: str
-    def __init__(self, shortcode: _Optional[int] = ..., shortcodeval: _Optional[str] = ...) -> None: ...
+    __slots__ = ("code", "val", "onbehalf")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    VAL_FIELD_NUMBER: _ClassVar[int]
+    ONBEHALF_FIELD_NUMBER: _ClassVar[int]
+    code: int
+    val: str
+    onbehalf: str
+    def __init__(self, code: _Optional[int] = ..., val: _Optional[str] = ..., onbehalf: _Optional[str] = ...) -> None: ...
 
 class UpdateUserLoginExtn(_message.Message):
-    __slots__ = ("extn",)
+    __slots__ = ("extn", "password", "teleworkerconnection")
     EXTN_FIELD_NUMBER: _ClassVar[int]
+    PASSWORD_FIELD_NUMBER: _ClassVar[int]
+    TELEWORKERCONNECTION_FIELD_NUMBER: _ClassVar[int]
     extn: str
-    def __init__(self, extn: _Optional[str] = ...) -> None: ...
+    password: str
+    teleworkerconnection: TeleworkerConnection
+    def __init__(self, extn: _Optional[str] = ..., password: _Optional[str] = ..., teleworkerconnection: _Optional[_Union[TeleworkerConnection, _Mapping]] = ...) -> None: ...
+
+class TeleworkerConnection(_message.Message):
+    __slots__ = ("number", "holdlineopen", "testconnection")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    HOLDLINEOPEN_FIELD_NUMBER: _ClassVar[int]
+    TESTCONNECTION_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    holdlineopen: bool
+    testconnection: int
+    def __init__(self, number: _Optional[str] = ..., holdlineopen: _Optional[bool] = ..., testconnection: _Optional[int] = ...) -> None: ...
 
 class UpdateUserApp(_message.Message):
-    __slots__ = ("app", "makelive", "makedead")
-    APP_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("value", "makelive", "makedead")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
     MAKELIVE_FIELD_NUMBER: _ClassVar[int]
     MAKEDEAD_FIELD_NUMBER: _ClassVar[int]
-    app: str
+    value: str
     makelive: bool
     makedead: bool
-    def __init__(self, app: _Optional[str] = ..., makelive: _Optional[bool] = ..., makedead: _Optional[bool] = ...) -> None: ...
+    def __init__(self, value: _Optional[str] = ..., makelive: _Optional[bool] = ..., makedead: _Optional[bool] = ...) -> None: ...
 
 class UpdateUserFwdU(_message.Message):
-    __slots__ = ("set", "fwdunumber", "fwdtovm")
+    __slots__ = ("set", "fwdu_number", "fwdtovm")
     SET_FIELD_NUMBER: _ClassVar[int]
-    FWDUNUMBER_FIELD_NUMBER: _ClassVar[int]
+    FWDU_NUMBER_FIELD_NUMBER: _ClassVar[int]
     FWDTOVM_FIELD_NUMBER: _ClassVar[int]
     set: bool
-    fwdunumber: str
+    fwdu_number: str
     fwdtovm: bool
-    def __init__(self, set: _Optional[bool] = ..., fwdunumber: _Optional[str] = ..., fwdtovm: _Optional[bool] = ...) -> None: ...
+    def __init__(self, set: _Optional[bool] = ..., fwdu_number: _Optional[str] = ..., fwdtovm: _Optional[bool] = ...) -> None: ...
 
 class SubscribeQueue(_message.Message):
     __slots__ = ("guid", "flags", "ccflags", "name")
@@ -409,7 +447,7 @@ class SubscribeQueue(_message.Message):
     def __init__(self, guid: _Optional[bytes] = ..., flags: _Optional[int] = ..., ccflags: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class NotifyQueue(_message.Message):
-    __slots__ = ("extn", "name", "katakanaaname", "email", "ringmode", "noanswertime", "voicemail", "voicemailtime", "servicemode", "queuemembers", "mailbox")
+    __slots__ = ("extn", "name", "katakananame", "email", "ringmode", "noanswertime", "voicemail", "voicemailtime", "servicemode", "queuemembers", "mailbox")
     class ServiceMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         Unset: _ClassVar[NotifyQueue.ServiceMode]
@@ -422,7 +460,7 @@ class NotifyQueue(_message.Message):
     OOS: NotifyQueue.ServiceMode
     EXTN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
-    KATAKANAANAME_FIELD_NUMBER: _ClassVar[int]
+    KATAKANANAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     RINGMODE_FIELD_NUMBER: _ClassVar[int]
     NOANSWERTIME_FIELD_NUMBER: _ClassVar[int]
@@ -433,7 +471,7 @@ class NotifyQueue(_message.Message):
     MAILBOX_FIELD_NUMBER: _ClassVar[int]
     extn: str
     name: str
-    katakanaaname: str
+    katakananame: str
     email: str
     ringmode: int
     noanswertime: int
@@ -442,7 +480,7 @@ class NotifyQueue(_message.Message):
     servicemode: NotifyQueue.ServiceMode
     queuemembers: QueueMembers
     mailbox: Mailbox
-    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., katakanaaname: _Optional[str] = ..., email: _Optional[str] = ..., ringmode: _Optional[int] = ..., noanswertime: _Optional[int] = ..., voicemail: _Optional[bool] = ..., voicemailtime: _Optional[int] = ..., servicemode: _Optional[_Union[NotifyQueue.ServiceMode, str]] = ..., queuemembers: _Optional[_Union[QueueMembers, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., ringmode: _Optional[int] = ..., noanswertime: _Optional[int] = ..., voicemail: _Optional[bool] = ..., voicemailtime: _Optional[int] = ..., servicemode: _Optional[_Union[NotifyQueue.ServiceMode, str]] = ..., queuemembers: _Optional[_Union[QueueMembers, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
 
 class Mailbox(_message.Message):
     __slots__ = ("newmessages", "oldmessages", "savedmessages")
@@ -484,15 +522,25 @@ class UpdateQueue(_message.Message):
 
 class SetServiceMode(_message.Message):
     __slots__ = ("servicemode",)
+    class ServiceMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        Unset: _ClassVar[SetServiceMode.ServiceMode]
+        Active: _ClassVar[SetServiceMode.ServiceMode]
+        NS: _ClassVar[SetServiceMode.ServiceMode]
+        OOS: _ClassVar[SetServiceMode.ServiceMode]
+    Unset: SetServiceMode.ServiceMode
+    Active: SetServiceMode.ServiceMode
+    NS: SetServiceMode.ServiceMode
+    OOS: SetServiceMode.ServiceMode
     SERVICEMODE_FIELD_NUMBER: _ClassVar[int]
-    servicemode: NotifyQueue.ServiceMode
-    def __init__(self, servicemode: _Optional[_Union[NotifyQueue.ServiceMode, str]] = ...) -> None: ...
+    servicemode: SetServiceMode.ServiceMode
+    def __init__(self, servicemode: _Optional[_Union[SetServiceMode.ServiceMode, str]] = ...) -> None: ...
 
 class SetVoicemail(_message.Message):
-    __slots__ = ("voicemail",)
-    VOICEMAIL_FIELD_NUMBER: _ClassVar[int]
-    voicemail: bool
-    def __init__(self, voicemail: _Optional[bool] = ...) -> None: ...
+    __slots__ = ("enabled",)
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    def __init__(self, enabled: _Optional[bool] = ...) -> None: ...
 
 class SubscribeParkServer(_message.Message):
     __slots__ = ("flags", "ccflags")
@@ -503,18 +551,22 @@ class SubscribeParkServer(_message.Message):
     def __init__(self, flags: _Optional[int] = ..., ccflags: _Optional[int] = ...) -> None: ...
 
 class SubscribeRefreshWrapper(_message.Message):
-    __slots__ = ("flags",)
-    FLAGS_FIELD_NUMBER: _ClassVar[int]
-    flags: int
-    def __init__(self, flags: _Optional[int] = ...) -> None: ...
+    __slots__ = ("dummy",)
+    DUMMY_FIELD_NUMBER: _ClassVar[int]
+    dummy: int
+    def __init__(self, dummy: _Optional[int] = ...) -> None: ...
+
+class NotifyParkServer(_message.Message):
+    __slots__ = ("dummy",)
+    DUMMY_FIELD_NUMBER: _ClassVar[int]
+    dummy: int
+    def __init__(self, dummy: _Optional[int] = ...) -> None: ...
 
 class NotifyRefreshWrapper(_message.Message):
-    __slots__ = ("refreshinstance", "complete")
-    REFRESHINSTANCE_FIELD_NUMBER: _ClassVar[int]
-    COMPLETE_FIELD_NUMBER: _ClassVar[int]
-    refreshinstance: int
-    complete: bool
-    def __init__(self, refreshinstance: _Optional[int] = ..., complete: _Optional[bool] = ...) -> None: ...
+    __slots__ = ("dummy",)
+    DUMMY_FIELD_NUMBER: _ClassVar[int]
+    dummy: int
+    def __init__(self, dummy: _Optional[int] = ...) -> None: ...
 
 class NotifyCallControl(_message.Message):
     __slots__ = ("refreshinstance", "callinfo", "calllost")
@@ -527,7 +579,7 @@ class NotifyCallControl(_message.Message):
     def __init__(self, refreshinstance: _Optional[int] = ..., callinfo: _Optional[_Iterable[_Union[CallInfo, _Mapping]]] = ..., calllost: _Optional[_Iterable[_Union[CallLost, _Mapping]]] = ...) -> None: ...
 
 class CallInfo(_message.Message):
-    __slots__ = ("payload", "callid", "referencecallid", "relatedcallid", "state", "direction", "activeheld", "gcid", "featuresavailable", "calledparty", "callingparty", "connectedparty", "originalcalledparty", "tag", "accountcode", "mute", "failedcause", "featuresavailable2", "recording", "parkslot", "absence", "recordingpaused", "pagecall", "conferencemember", "dialinfo", "trunkinfo", "queueinfo", "calldata", "notes", "targets")
+    __slots__ = ("payload", "callid", "referencecallid", "relatedcallid", "state", "direction", "activeheld", "gcid", "featuresavailable", "calledparty", "callingparty", "connectedparty", "originalcalledparty", "tag", "accountcode", "mute", "failedcause", "featuresavailable2", "recording", "parkslot", "absence", "recordingpaused", "pagecall", "remoteinfo", "localinfo", "conferencemember", "dialinfo", "trunkinfo", "queueinfo", "calldata", "notes", "ucid", "pintrinsics", "targets")
     class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         UNKNOWN: _ClassVar[CallInfo.State]
@@ -549,7 +601,7 @@ class CallInfo(_message.Message):
         REMINDER: _ClassVar[CallInfo.State]
         AFTERCALLWORK: _ClassVar[CallInfo.State]
         RINGINGDIVERT: _ClassVar[CallInfo.State]
-        RINGINVOICEMAIL: _ClassVar[CallInfo.State]
+        RINGINGVOICEMAIL: _ClassVar[CallInfo.State]
         ANSWEREDBYVOICEMAIL: _ClassVar[CallInfo.State]
         LEAVINGVOICEMAILMESSAGE: _ClassVar[CallInfo.State]
         QUEUEING: _ClassVar[CallInfo.State]
@@ -573,7 +625,7 @@ class CallInfo(_message.Message):
     REMINDER: CallInfo.State
     AFTERCALLWORK: CallInfo.State
     RINGINGDIVERT: CallInfo.State
-    RINGINVOICEMAIL: CallInfo.State
+    RINGINGVOICEMAIL: CallInfo.State
     ANSWEREDBYVOICEMAIL: CallInfo.State
     LEAVINGVOICEMAILMESSAGE: CallInfo.State
     QUEUEING: CallInfo.State
@@ -651,12 +703,16 @@ class CallInfo(_message.Message):
     ABSENCE_FIELD_NUMBER: _ClassVar[int]
     RECORDINGPAUSED_FIELD_NUMBER: _ClassVar[int]
     PAGECALL_FIELD_NUMBER: _ClassVar[int]
+    REMOTEINFO_FIELD_NUMBER: _ClassVar[int]
+    LOCALINFO_FIELD_NUMBER: _ClassVar[int]
     CONFERENCEMEMBER_FIELD_NUMBER: _ClassVar[int]
     DIALINFO_FIELD_NUMBER: _ClassVar[int]
     TRUNKINFO_FIELD_NUMBER: _ClassVar[int]
     QUEUEINFO_FIELD_NUMBER: _ClassVar[int]
     CALLDATA_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    UCID_FIELD_NUMBER: _ClassVar[int]
+    PINTRINSICS_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
     payload: CallInfo.PayloadType
     callid: int
@@ -681,63 +737,187 @@ class CallInfo(_message.Message):
     absence: Absence
     recordingpaused: bool
     pagecall: bool
+    remoteinfo: EndInfo
+    localinfo: _containers.RepeatedCompositeFieldContainer[EndInfo]
     conferencemember: _containers.RepeatedCompositeFieldContainer[ConferenceMember]
     dialinfo: DialInfo
     trunkinfo: TrunkInfo
     queueinfo: QueueInfo
     calldata: CallData
-    notes: Note
+    notes: Notes
+    ucid: UCID
+    pintrinsics: PIntrinsics
     targets: Targets
-    def __init__(self, payload: _Optional[_Union[CallInfo.PayloadType, str]] = ..., callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., relatedcallid: _Optional[int] = ..., state: _Optional[_Union[CallInfo.State, str]] = ..., direction: _Optional[_Union[CallInfo.Direction, str]] = ..., activeheld: _Optional[bool] = ..., gcid: _Optional[bytes] = ..., featuresavailable: _Optional[int] = ..., calledparty: _Optional[str] = ..., callingparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., originalcalledparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., tag: _Optional[str] = ..., accountcode: _Optional[str] = ..., mute: _Optional[bool] = ..., failedcause: _Optional[_Union[CallInfo.FailedCause, str]] = ..., featuresavailable2: _Optional[int] = ..., recording: _Optional[bool] = ..., parkslot: _Optional[str] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., recordingpaused: _Optional[bool] = ..., pagecall: _Optional[bool] = ..., conferencemember: _Optional[_Iterable[_Union[ConferenceMember, _Mapping]]] = ..., dialinfo: _Optional[_Union[DialInfo, _Mapping]] = ..., trunkinfo: _Optional[_Union[TrunkInfo, _Mapping]] = ..., queueinfo: _Optional[_Union[QueueInfo, _Mapping]] = ..., calldata: _Optional[_Union[CallData, _Mapping]] = ..., notes: _Optional[_Union[Note, _Mapping]] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ...) -> None: ...
+    def __init__(self, payload: _Optional[_Union[CallInfo.PayloadType, str]] = ..., callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., relatedcallid: _Optional[int] = ..., state: _Optional[_Union[CallInfo.State, str]] = ..., direction: _Optional[_Union[CallInfo.Direction, str]] = ..., activeheld: _Optional[bool] = ..., gcid: _Optional[bytes] = ..., featuresavailable: _Optional[int] = ..., calledparty: _Optional[str] = ..., callingparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., originalcalledparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., tag: _Optional[str] = ..., accountcode: _Optional[str] = ..., mute: _Optional[bool] = ..., failedcause: _Optional[_Union[CallInfo.FailedCause, str]] = ..., featuresavailable2: _Optional[int] = ..., recording: _Optional[bool] = ..., parkslot: _Optional[str] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., recordingpaused: _Optional[bool] = ..., pagecall: _Optional[bool] = ..., remoteinfo: _Optional[_Union[EndInfo, _Mapping]] = ..., localinfo: _Optional[_Iterable[_Union[EndInfo, _Mapping]]] = ..., conferencemember: _Optional[_Iterable[_Union[ConferenceMember, _Mapping]]] = ..., dialinfo: _Optional[_Union[DialInfo, _Mapping]] = ..., trunkinfo: _Optional[_Union[TrunkInfo, _Mapping]] = ..., queueinfo: _Optional[_Union[QueueInfo, _Mapping]] = ..., calldata: _Optional[_Union[CallData, _Mapping]] = ..., notes: _Optional[_Union[Notes, _Mapping]] = ..., ucid: _Optional[_Union[UCID, _Mapping]] = ..., pintrinsics: _Optional[_Union[PIntrinsics, _Mapping]] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ...) -> None: ...
 
 class PartyInfo(_message.Message):
-    __slots__ = ("number", "name", "nametype")
+    __slots__ = ("numbertype", "number", "subaddr", "name", "nametype", "withheld", "diversionreason")
+    NUMBERTYPE_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
+    SUBADDR_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     NAMETYPE_FIELD_NUMBER: _ClassVar[int]
+    WITHHELD_FIELD_NUMBER: _ClassVar[int]
+    DIVERSIONREASON_FIELD_NUMBER: _ClassVar[int]
+    numbertype: int
     number: str
+    subaddr: str
     name: str
     nametype: int
-    def __init__(self, number: _Optional[str] = ..., name: _Optional[str] = ..., nametype: _Optional[int] = ...) -> None: ...
+    withheld: bool
+    diversionreason: int
+    def __init__(self, numbertype: _Optional[int] = ..., number: _Optional[str] = ..., subaddr: _Optional[str] = ..., name: _Optional[str] = ..., nametype: _Optional[int] = ..., withheld: _Optional[bool] = ..., diversionreason: _Optional[int] = ...) -> None: ...
+
+class EndInfo(_message.Message):
+    __slots__ = ("gcid", "deviceclass", "devicetype", "deviceinstance", "teleworker")
+    GCID_FIELD_NUMBER: _ClassVar[int]
+    DEVICECLASS_FIELD_NUMBER: _ClassVar[int]
+    DEVICETYPE_FIELD_NUMBER: _ClassVar[int]
+    DEVICEINSTANCE_FIELD_NUMBER: _ClassVar[int]
+    TELEWORKER_FIELD_NUMBER: _ClassVar[int]
+    gcid: bytes
+    deviceclass: int
+    devicetype: int
+    deviceinstance: int
+    teleworker: str
+    def __init__(self, gcid: _Optional[bytes] = ..., deviceclass: _Optional[int] = ..., devicetype: _Optional[int] = ..., deviceinstance: _Optional[int] = ..., teleworker: _Optional[str] = ...) -> None: ...
 
 class ConferenceMember(_message.Message):
-    __slots__ = ("lref", "partyinfo", "state", "mute")
+    __slots__ = ("lref", "state", "direction", "activeheld", "calledparty", "connectedparty", "mute", "failedcause")
+    class State(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNKNOWN: _ClassVar[ConferenceMember.State]
+        DIALTONE: _ClassVar[ConferenceMember.State]
+        DIALLING: _ClassVar[ConferenceMember.State]
+        DIALLED: _ClassVar[ConferenceMember.State]
+        RINGING: _ClassVar[ConferenceMember.State]
+        RINGBACK: _ClassVar[ConferenceMember.State]
+        CONNECTED: _ClassVar[ConferenceMember.State]
+        ONHOLD: _ClassVar[ConferenceMember.State]
+        ONHOLDPENDTRANSFER: _ClassVar[ConferenceMember.State]
+        ONHOLDPENDCONF: _ClassVar[ConferenceMember.State]
+        DISCONNECTED: _ClassVar[ConferenceMember.State]
+        BUSY: _ClassVar[ConferenceMember.State]
+        FAILED: _ClassVar[ConferenceMember.State]
+        WAITINGFORACCT: _ClassVar[ConferenceMember.State]
+        WAITINGFORAUTH: _ClassVar[ConferenceMember.State]
+        WAITINGFORLINE: _ClassVar[ConferenceMember.State]
+    UNKNOWN: ConferenceMember.State
+    DIALTONE: ConferenceMember.State
+    DIALLING: ConferenceMember.State
+    DIALLED: ConferenceMember.State
+    RINGING: ConferenceMember.State
+    RINGBACK: ConferenceMember.State
+    CONNECTED: ConferenceMember.State
+    ONHOLD: ConferenceMember.State
+    ONHOLDPENDTRANSFER: ConferenceMember.State
+    ONHOLDPENDCONF: ConferenceMember.State
+    DISCONNECTED: ConferenceMember.State
+    BUSY: ConferenceMember.State
+    FAILED: ConferenceMember.State
+    WAITINGFORACCT: ConferenceMember.State
+    WAITINGFORAUTH: ConferenceMember.State
+    WAITINGFORLINE: ConferenceMember.State
+    class Direction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNDEFINED: _ClassVar[ConferenceMember.Direction]
+        OUTBOUND: _ClassVar[ConferenceMember.Direction]
+        INBOUND: _ClassVar[ConferenceMember.Direction]
+        PICKUP: _ClassVar[ConferenceMember.Direction]
+    UNDEFINED: ConferenceMember.Direction
+    OUTBOUND: ConferenceMember.Direction
+    INBOUND: ConferenceMember.Direction
+    PICKUP: ConferenceMember.Direction
+    class FailedCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        UNSET: _ClassVar[ConferenceMember.FailedCause]
+        UNSPECIFIED: _ClassVar[ConferenceMember.FailedCause]
+        UNALLOCATEDNUMBER: _ClassVar[ConferenceMember.FailedCause]
+        REJECTED: _ClassVar[ConferenceMember.FailedCause]
+        NUMBEROOO: _ClassVar[ConferenceMember.FailedCause]
+        NETWORKOOO: _ClassVar[ConferenceMember.FailedCause]
+        BARRED: _ClassVar[ConferenceMember.FailedCause]
+        NOCHANNEL: _ClassVar[ConferenceMember.FailedCause]
+        NOACCOUNTCODE: _ClassVar[ConferenceMember.FailedCause]
+        NOAUTHCODE: _ClassVar[ConferenceMember.FailedCause]
+        NOLICENCE: _ClassVar[ConferenceMember.FailedCause]
+        LOCALRESOURCES: _ClassVar[ConferenceMember.FailedCause]
+        BANDWIDTH: _ClassVar[ConferenceMember.FailedCause]
+        COMPATIBILITY: _ClassVar[ConferenceMember.FailedCause]
+        CANTRECORD: _ClassVar[ConferenceMember.FailedCause]
+    UNSET: ConferenceMember.FailedCause
+    UNSPECIFIED: ConferenceMember.FailedCause
+    UNALLOCATEDNUMBER: ConferenceMember.FailedCause
+    REJECTED: ConferenceMember.FailedCause
+    NUMBEROOO: ConferenceMember.FailedCause
+    NETWORKOOO: ConferenceMember.FailedCause
+    BARRED: ConferenceMember.FailedCause
+    NOCHANNEL: ConferenceMember.FailedCause
+    NOACCOUNTCODE: ConferenceMember.FailedCause
+    NOAUTHCODE: ConferenceMember.FailedCause
+    NOLICENCE: ConferenceMember.FailedCause
+    LOCALRESOURCES: ConferenceMember.FailedCause
+    BANDWIDTH: ConferenceMember.FailedCause
+    COMPATIBILITY: ConferenceMember.FailedCause
+    CANTRECORD: ConferenceMember.FailedCause
     LREF_FIELD_NUMBER: _ClassVar[int]
-    PARTYINFO_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    ACTIVEHELD_FIELD_NUMBER: _ClassVar[int]
+    CALLEDPARTY_FIELD_NUMBER: _ClassVar[int]
+    CONNECTEDPARTY_FIELD_NUMBER: _ClassVar[int]
     MUTE_FIELD_NUMBER: _ClassVar[int]
+    FAILEDCAUSE_FIELD_NUMBER: _ClassVar[int]
     lref: int
-    partyinfo: PartyInfo
-    state: CallInfo.State
+    state: ConferenceMember.State
+    direction: ConferenceMember.Direction
+    activeheld: bool
+    calledparty: str
+    connectedparty: PartyInfo
     mute: bool
-    def __init__(self, lref: _Optional[int] = ..., partyinfo: _Optional[_Union[PartyInfo, _Mapping]] = ..., state: _Optional[_Union[CallInfo.State, str]] = ..., mute: _Optional[bool] = ...) -> None: ...
+    failedcause: ConferenceMember.FailedCause
+    def __init__(self, lref: _Optional[int] = ..., state: _Optional[_Union[ConferenceMember.State, str]] = ..., direction: _Optional[_Union[ConferenceMember.Direction, str]] = ..., activeheld: _Optional[bool] = ..., calledparty: _Optional[str] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., mute: _Optional[bool] = ..., failedcause: _Optional[_Union[ConferenceMember.FailedCause, str]] = ...) -> None: ...
 
 class DialInfo(_message.Message):
-    __slots__ = ("dialled", "type", "suppressdisplay", "withholdcli")
-    DIALLED_FIELD_NUMBER: _ClassVar[int]
-    TYPE_FIELD_NUMBER: _ClassVar[int]
-    SUPPRESSDISPLAY_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("number", "calltype", "withholdcli", "hidenumber", "complete", "madn", "subaddr", "allowcli", "explicitcli")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CALLTYPE_FIELD_NUMBER: _ClassVar[int]
     WITHHOLDCLI_FIELD_NUMBER: _ClassVar[int]
-    dialled: str
-    type: int
-    suppressdisplay: bool
+    HIDENUMBER_FIELD_NUMBER: _ClassVar[int]
+    COMPLETE_FIELD_NUMBER: _ClassVar[int]
+    MADN_FIELD_NUMBER: _ClassVar[int]
+    SUBADDR_FIELD_NUMBER: _ClassVar[int]
+    ALLOWCLI_FIELD_NUMBER: _ClassVar[int]
+    EXPLICITCLI_FIELD_NUMBER: _ClassVar[int]
+    number: str
+    calltype: int
     withholdcli: bool
-    def __init__(self, dialled: _Optional[str] = ..., type: _Optional[int] = ..., suppressdisplay: _Optional[bool] = ..., withholdcli: _Optional[bool] = ...) -> None: ...
+    hidenumber: bool
+    complete: bool
+    madn: str
+    subaddr: str
+    allowcli: bool
+    explicitcli: str
+    def __init__(self, number: _Optional[str] = ..., calltype: _Optional[int] = ..., withholdcli: _Optional[bool] = ..., hidenumber: _Optional[bool] = ..., complete: _Optional[bool] = ..., madn: _Optional[str] = ..., subaddr: _Optional[str] = ..., allowcli: _Optional[bool] = ..., explicitcli: _Optional[str] = ...) -> None: ...
 
 class TrunkInfo(_message.Message):
     __slots__ = ("trunktype", "did")
     class TrunkType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
-        TrunkUnknown: _ClassVar[TrunkInfo.TrunkType]
-        TrunkISDN: _ClassVar[TrunkInfo.TrunkType]
+        NoTrunk: _ClassVar[TrunkInfo.TrunkType]
         TrunkSIP: _ClassVar[TrunkInfo.TrunkType]
+        TrunkISDN: _ClassVar[TrunkInfo.TrunkType]
         TrunkH323: _ClassVar[TrunkInfo.TrunkType]
-        TrunkAnalog: _ClassVar[TrunkInfo.TrunkType]
-    TrunkUnknown: TrunkInfo.TrunkType
-    TrunkISDN: TrunkInfo.TrunkType
+        TrunkT1: _ClassVar[TrunkInfo.TrunkType]
+        TrunkR2: _ClassVar[TrunkInfo.TrunkType]
+        TrunkAlog: _ClassVar[TrunkInfo.TrunkType]
+    NoTrunk: TrunkInfo.TrunkType
     TrunkSIP: TrunkInfo.TrunkType
+    TrunkISDN: TrunkInfo.TrunkType
     TrunkH323: TrunkInfo.TrunkType
-    TrunkAnalog: TrunkInfo.TrunkType
+    TrunkT1: TrunkInfo.TrunkType
+    TrunkR2: TrunkInfo.TrunkType
+    TrunkAlog: TrunkInfo.TrunkType
     TRUNKTYPE_FIELD_NUMBER: _ClassVar[int]
     DID_FIELD_NUMBER: _ClassVar[int]
     trunktype: TrunkInfo.TrunkType
@@ -745,32 +925,50 @@ class TrunkInfo(_message.Message):
     def __init__(self, trunktype: _Optional[_Union[TrunkInfo.TrunkType, str]] = ..., did: _Optional[str] = ...) -> None: ...
 
 class QueueInfo(_message.Message):
-    __slots__ = ("number", "name", "priority", "overflownumber", "overflowname")
+    __slots__ = ("number", "name", "priority", "overflow_number", "overflow_name")
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
-    OVERFLOWNUMBER_FIELD_NUMBER: _ClassVar[int]
-    OVERFLOWNAME_FIELD_NUMBER: _ClassVar[int]
+    OVERFLOW_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    OVERFLOW_NAME_FIELD_NUMBER: _ClassVar[int]
     number: str
     name: str
     priority: int
-    overflownumber: str
-    overflowname: str
-    def __init__(self, number: _Optional[str] = ..., name: _Optional[str] = ..., priority: _Optional[int] = ..., overflownumber: _Optional[str] = ..., overflowname: _Optional[str] = ...) -> None: ...
+    overflow_number: str
+    overflow_name: str
+    def __init__(self, number: _Optional[str] = ..., name: _Optional[str] = ..., priority: _Optional[int] = ..., overflow_number: _Optional[str] = ..., overflow_name: _Optional[str] = ...) -> None: ...
 
 class CallData(_message.Message):
-    __slots__ = ("language", "privacy")
+    __slots__ = ("language", "emergency", "privacy", "secure", "rprivacy")
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    EMERGENCY_FIELD_NUMBER: _ClassVar[int]
     PRIVACY_FIELD_NUMBER: _ClassVar[int]
+    SECURE_FIELD_NUMBER: _ClassVar[int]
+    RPRIVACY_FIELD_NUMBER: _ClassVar[int]
     language: str
+    emergency: bool
     privacy: bool
-    def __init__(self, language: _Optional[str] = ..., privacy: _Optional[bool] = ...) -> None: ...
+    secure: bool
+    rprivacy: bool
+    def __init__(self, language: _Optional[str] = ..., emergency: _Optional[bool] = ..., privacy: _Optional[bool] = ..., secure: _Optional[bool] = ..., rprivacy: _Optional[bool] = ...) -> None: ...
 
-class Note(_message.Message):
-    __slots__ = ("text",)
-    TEXT_FIELD_NUMBER: _ClassVar[int]
-    text: str
-    def __init__(self, text: _Optional[str] = ...) -> None: ...
+class Notes(_message.Message):
+    __slots__ = ("notes",)
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    notes: str
+    def __init__(self, notes: _Optional[str] = ...) -> None: ...
+
+class UCID(_message.Message):
+    __slots__ = ("ucid",)
+    UCID_FIELD_NUMBER: _ClassVar[int]
+    ucid: bytes
+    def __init__(self, ucid: _Optional[bytes] = ...) -> None: ...
+
+class PIntrinsics(_message.Message):
+    __slots__ = ("pintrinsics",)
+    PINTRINSICS_FIELD_NUMBER: _ClassVar[int]
+    pintrinsics: bytes
+    def __init__(self, pintrinsics: _Optional[bytes] = ...) -> None: ...
 
 class Targets(_message.Message):
     __slots__ = ("target",)
@@ -799,50 +997,54 @@ class CallLost(_message.Message):
     def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., reason: _Optional[int] = ..., thisenddropped: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
 
 class UpdateCallControl(_message.Message):
-    __slots__ = ("callid", "referencecallid", "makecall", "callfunction", "devicehint", "unparkcall")
-    class DeviceHint(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ("callid", "referencecallid", "makecall", "callfunction", "unparkcall", "devicehint")
+    class Device(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
-        DEVICEANY: _ClassVar[UpdateCallControl.DeviceHint]
-        DESKPHONEANY: _ClassVar[UpdateCallControl.DeviceHint]
-        SOFTPHONEANY: _ClassVar[UpdateCallControl.DeviceHint]
-        MOBILEANY: _ClassVar[UpdateCallControl.DeviceHint]
-    DEVICEANY: UpdateCallControl.DeviceHint
-    DESKPHONEANY: UpdateCallControl.DeviceHint
-    SOFTPHONEANY: UpdateCallControl.DeviceHint
-    MOBILEANY: UpdateCallControl.DeviceHint
+        UNSPECIFIED: _ClassVar[UpdateCallControl.Device]
+        DESK: _ClassVar[UpdateCallControl.Device]
+        MOBILEANY: _ClassVar[UpdateCallControl.Device]
+        SOFTPHONEANY: _ClassVar[UpdateCallControl.Device]
+    UNSPECIFIED: UpdateCallControl.Device
+    DESK: UpdateCallControl.Device
+    MOBILEANY: UpdateCallControl.Device
+    SOFTPHONEANY: UpdateCallControl.Device
     CALLID_FIELD_NUMBER: _ClassVar[int]
     REFERENCECALLID_FIELD_NUMBER: _ClassVar[int]
     MAKECALL_FIELD_NUMBER: _ClassVar[int]
     CALLFUNCTION_FIELD_NUMBER: _ClassVar[int]
-    DEVICEHINT_FIELD_NUMBER: _ClassVar[int]
     UNPARKCALL_FIELD_NUMBER: _ClassVar[int]
+    DEVICEHINT_FIELD_NUMBER: _ClassVar[int]
     callid: int
     referencecallid: int
     makecall: MakeCall
     callfunction: CallFunction
-    devicehint: UpdateCallControl.DeviceHint
     unparkcall: UnParkCall
-    def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., makecall: _Optional[_Union[MakeCall, _Mapping]] = ..., callfunction: _Optional[_Union[CallFunction, _Mapping]] = ..., devicehint: _Optional[_Union[UpdateCallControl.DeviceHint, str]] = ..., unparkcall: _Optional[_Union[UnParkCall, _Mapping]] = ...) -> None: ...
+    devicehint: UpdateCallControl.Device
+    def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., makecall: _Optional[_Union[MakeCall, _Mapping]] = ..., callfunction: _Optional[_Union[CallFunction, _Mapping]] = ..., unparkcall: _Optional[_Union[UnParkCall, _Mapping]] = ..., devicehint: _Optional[_Union[UpdateCallControl.Device, str]] = ...) -> None: ...
 
 class AdvancedMakeCall(_message.Message):
-    __slots__ = ("accountcode", "authcode", "tag", "withholdcli", "privacy", "madn", "allowcli", "explicitcli")
+    __slots__ = ("accountcode", "authcode", "tag", "subaddr", "withholdcli", "privacy", "madn", "allowcli", "explicitcli", "proxyorigin")
     ACCOUNTCODE_FIELD_NUMBER: _ClassVar[int]
     AUTHCODE_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
+    SUBADDR_FIELD_NUMBER: _ClassVar[int]
     WITHHOLDCLI_FIELD_NUMBER: _ClassVar[int]
     PRIVACY_FIELD_NUMBER: _ClassVar[int]
     MADN_FIELD_NUMBER: _ClassVar[int]
     ALLOWCLI_FIELD_NUMBER: _ClassVar[int]
     EXPLICITCLI_FIELD_NUMBER: _ClassVar[int]
+    PROXYORIGIN_FIELD_NUMBER: _ClassVar[int]
     accountcode: str
     authcode: str
     tag: str
+    subaddr: str
     withholdcli: bool
     privacy: bool
     madn: str
     allowcli: bool
     explicitcli: str
-    def __init__(self, accountcode: _Optional[str] = ..., authcode: _Optional[str] = ..., tag: _Optional[str] = ..., withholdcli: _Optional[bool] = ..., privacy: _Optional[bool] = ..., madn: _Optional[str] = ..., allowcli: _Optional[bool] = ..., explicitcli: _Optional[str] = ...) -> None: ...
+    proxyorigin: str
+    def __init__(self, accountcode: _Optional[str] = ..., authcode: _Optional[str] = ..., tag: _Optional[str] = ..., subaddr: _Optional[str] = ..., withholdcli: _Optional[bool] = ..., privacy: _Optional[bool] = ..., madn: _Optional[str] = ..., allowcli: _Optional[bool] = ..., explicitcli: _Optional[str] = ..., proxyorigin: _Optional[str] = ...) -> None: ...
 
 class MakeCall(_message.Message):
     __slots__ = ("target", "type", "advanced")
@@ -855,7 +1057,7 @@ class MakeCall(_message.Message):
     def __init__(self, target: _Optional[str] = ..., type: _Optional[int] = ..., advanced: _Optional[_Union[AdvancedMakeCall, _Mapping]] = ...) -> None: ...
 
 class CallFunction(_message.Message):
-    __slots__ = ("action", "arg1", "memberfunctiondata", "callinst", "agentrecording")
+    __slots__ = ("action", "arg1", "shortcodedata", "memberfunctiondata", "callinst", "agentrecording", "tapimoh")
     class Action(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
         __slots__ = ()
         # None: _ClassVar[CallFunction.Action]  (a Python keyword: use Action.Value("None"))
@@ -875,12 +1077,12 @@ class CallFunction(_message.Message):
         MemberFunction: _ClassVar[CallFunction.Action]
         SetTag: _ClassVar[CallFunction.Action]
         SetAccountCode: _ClassVar[CallFunction.Action]
-        Unused16: _ClassVar[CallFunction.Action]
+        SetNotes: _ClassVar[CallFunction.Action]
         PushToEC500: _ClassVar[CallFunction.Action]
         GenerateDigits: _ClassVar[CallFunction.Action]
-        Unused20: _ClassVar[CallFunction.Action]
+        ShortCodeAction: _ClassVar[CallFunction.Action]
         Unused21: _ClassVar[CallFunction.Action]
-        Unused22: _ClassVar[CallFunction.Action]
+        AnswerPage: _ClassVar[CallFunction.Action]
         ForceClear: _ClassVar[CallFunction.Action]
         SetAuthCode: _ClassVar[CallFunction.Action]
         CallRecordingOn: _ClassVar[CallFunction.Action]
@@ -911,12 +1113,12 @@ class CallFunction(_message.Message):
     MemberFunction: CallFunction.Action
     SetTag: CallFunction.Action
     SetAccountCode: CallFunction.Action
-    Unused16: CallFunction.Action
+    SetNotes: CallFunction.Action
     PushToEC500: CallFunction.Action
     GenerateDigits: CallFunction.Action
-    Unused20: CallFunction.Action
+    ShortCodeAction: CallFunction.Action
     Unused21: CallFunction.Action
-    Unused22: CallFunction.Action
+    AnswerPage: CallFunction.Action
     ForceClear: CallFunction.Action
     SetAuthCode: CallFunction.Action
     CallRecordingOn: CallFunction.Action
@@ -932,15 +1134,19 @@ class CallFunction(_message.Message):
     Finish: CallFunction.Action
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ARG1_FIELD_NUMBER: _ClassVar[int]
+    SHORTCODEDATA_FIELD_NUMBER: _ClassVar[int]
     MEMBERFUNCTIONDATA_FIELD_NUMBER: _ClassVar[int]
     CALLINST_FIELD_NUMBER: _ClassVar[int]
     AGENTRECORDING_FIELD_NUMBER: _ClassVar[int]
+    TAPIMOH_FIELD_NUMBER: _ClassVar[int]
     action: CallFunction.Action
     arg1: str
+    shortcodedata: ShortCodeData
     memberfunctiondata: MemberFunctionData
     callinst: _containers.RepeatedCompositeFieldContainer[CallInstance]
-    agentrecording: AgentRecording
-    def __init__(self, action: _Optional[_Union[CallFunction.Action, str]] = ..., arg1: _Optional[str] = ..., memberfunctiondata: _Optional[_Union[MemberFunctionData, _Mapping]] = ..., callinst: _Optional[_Iterable[_Union[CallInstance, _Mapping]]] = ..., agentrecording: _Optional[_Union[AgentRecording, _Mapping]] = ...) -> None: ...
+    agentrecording: AgentRecordingControlMessage
+    tapimoh: bool
+    def __init__(self, action: _Optional[_Union[CallFunction.Action, str]] = ..., arg1: _Optional[str] = ..., shortcodedata: _Optional[_Union[ShortCodeData, _Mapping]] = ..., memberfunctiondata: _Optional[_Union[MemberFunctionData, _Mapping]] = ..., callinst: _Optional[_Iterable[_Union[CallInstance, _Mapping]]] = ..., agentrecording: _Optional[_Union[AgentRecordingControlMessage, _Mapping]] = ..., tapimoh: _Optional[bool] = ...) -> None: ...
 
 class CallInstance(_message.Message):
     __slots__ = ("callid", "referencecallid")
@@ -950,11 +1156,13 @@ class CallInstance(_message.Message):
     referencecallid: int
     def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ...) -> None: ...
 
-class AgentRecording(_message.Message):
-    __slots__ = ("pause",)
+class AgentRecordingControl(_message.Message):
+    __slots__ = ("pause", "resume")
     PAUSE_FIELD_NUMBER: _ClassVar[int]
+    RESUME_FIELD_NUMBER: _ClassVar[int]
     pause: bool
-    def __init__(self, pause: _Optional[bool] = ...) -> None: ...
+    resume: bool
+    def __init__(self, pause: _Optional[bool] = ..., resume: _Optional[bool] = ...) -> None: ...
 
 class MemberFunctionData(_message.Message):
     __slots__ = ("lref", "action")
@@ -979,3 +1187,4 @@ class UnParkCall(_message.Message):
     PARKID_FIELD_NUMBER: _ClassVar[int]
     parkid: str
     def __init__(self, parkid: _Optional[str] = ...) -> None: ...
+AgentRecordingControlMessage = AgentRecordingControl
