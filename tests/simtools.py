@@ -9,10 +9,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from custom_components.ipoffice.mtcti3 import IPOfficeClient
+from custom_components.ipoffice.mtcti3.schema import HAS_VERSION_INFO
 from simulator import Simulator, SimulatorConfig
 
 ClientFactory = Callable[..., Awaitable[IPOfficeClient]]
+
+SIM_VERSION = "IP Office 11.1.0.0 build 600" if HAS_VERSION_INFO else None
+"""The release a client learns of the default simulator: none on a schema without the version request."""
+
+needs_version_request = pytest.mark.skipif(
+    not HAS_VERSION_INFO, reason="this schema has no version request (as Avaya's Version 1.0)"
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from custom_components.ipoffice.mtcti3 import (
 )
 from custom_components.ipoffice.mtcti3.errors import error_for_result
 from simulator import Simulator
+from tests.simtools import SIM_VERSION, needs_version_request
 
 from .conftest import settle
 
@@ -317,10 +318,14 @@ async def test_result_codes(client: IPOfficeClient, sim: Simulator, code: int, k
     assert isinstance(error_for_result(code), kind)
 
 
-async def test_general_command_errors(client: IPOfficeClient, sim: Simulator) -> None:
+@needs_version_request
+async def test_version_request_errors(client: IPOfficeClient, sim: Simulator) -> None:
     sim.faults.fail_next(ResultCode.MTCTISESS_GENCMD_ERRUNKNOWN, "generalcmd")
     with pytest.raises(GeneralCommandError):
         await client.get_version()
+
+
+async def test_general_command_errors(client: IPOfficeClient, sim: Simulator) -> None:
     sim.faults.fail_next(ResultCode.MTCTISESS_NOTFOUND, "generalcmd")
     with pytest.raises(ResultError):
         await client.get_account_codes()
@@ -332,7 +337,7 @@ async def test_timeouts_and_disconnected(client: IPOfficeClient, sim: Simulator)
     sim.faults.no_responses = True
     with pytest.raises(RequestTimeoutError):
         await client.set_dnd(bob, True)
-    assert await client.get_version() == "IP Office 11.1.0.0 build 600"  # the data came, the response did not
+    assert await client.get_version() == SIM_VERSION  # the data came, the response did not
     assert await client.get_account_codes() == ["1000", "2000", "3000", "9999"]
     sim.faults.no_responses = False
     await client.disconnect()

@@ -34,6 +34,7 @@ from custom_components.ipoffice.mtcti3 import (
 from custom_components.ipoffice.mtcti3.tls import parse_fingerprint, ssl_argument
 from simulator import Simulator
 from simulator.tls import generate_certificate, server_context
+from tests.simtools import SIM_VERSION
 
 from .conftest import PASSWORD, ClientFactory, make_sim, settle, trust
 
@@ -46,7 +47,7 @@ async def test_connect_builds_the_model(make_client: ClientFactory, sim: Simulat
     assert client.host == "127.0.0.1"
     assert client.port == sim.port
     assert "secret" not in repr(client)
-    assert client.system.version == "IP Office 11.1.0.0 build 600"
+    assert client.system.version == SIM_VERSION
     assert client.system.park_server_available
     assert len(client.users) == 12
     assert len(client.queues) == 3

@@ -31,6 +31,7 @@ from custom_components.ipoffice.mtcti3.const import (
 from custom_components.ipoffice.mtcti3.errors import ResultCode
 from custom_components.ipoffice.mtcti3.models import Absence, Call
 from simulator import Simulator
+from tests.simtools import needs_version_request
 
 from .conftest import ClientFactory, settle, wait_for
 
@@ -187,6 +188,7 @@ async def test_queue_call_command_by_guid_string(client: IPOfficeClient, sim: Si
         await client.set_tag("11" * 16, call.call_id, "nobody")
 
 
+@needs_version_request
 async def test_refused_version_request_does_not_stop_the_connection(make_client: ClientFactory, sim: Simulator) -> None:
     sim.faults.fail_next(int(ResultCode.MTCTISESS_NOTFOUND), "generalcmd")
     client = await make_client()

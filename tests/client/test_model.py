@@ -17,6 +17,7 @@ from custom_components.ipoffice.mtcti3 import (
     UserFeature,
 )
 from simulator import Simulator
+from tests.simtools import SIM_VERSION
 
 from .conftest import ClientFactory, settle, wait_for
 
@@ -245,7 +246,7 @@ async def test_presence(client: IPOfficeClient, sim: Simulator) -> None:
 
 async def test_account_codes_and_version(client: IPOfficeClient) -> None:
     assert await client.get_account_codes() == ["1000", "2000", "3000", "9999"]
-    assert await client.get_version() == "IP Office 11.1.0.0 build 600"
+    assert await client.get_version() == SIM_VERSION
 
 
 async def test_listener_exceptions_do_not_stop_others(client: IPOfficeClient, sim: Simulator) -> None:

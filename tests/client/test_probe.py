@@ -23,6 +23,7 @@ from custom_components.ipoffice.mtcti3.errors import (
     TooManyConnectionsError,
 )
 from simulator import Simulator
+from tests.simtools import SIM_VERSION
 
 from .conftest import PASSWORD, USERNAME, settle, trust
 
@@ -76,7 +77,7 @@ async def test_probe_end_to_end(sim: Simulator) -> None:
     assert code == 0, stderr
     kinds = [line["type"] for line in lines]
     assert kinds[0] == "system"
-    assert lines[0]["version"] == "IP Office 11.1.0.0 build 600"
+    assert lines[0]["version"] == SIM_VERSION
     assert kinds.count("user") == 12
     assert kinds.count("queue") == 3
     events = [line["event"] for line in lines if line["type"] == "call"]

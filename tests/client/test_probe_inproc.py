@@ -15,6 +15,7 @@ import pytest
 from custom_components.ipoffice.mtcti3 import TRACE_LOGGER_NAME
 from custom_components.ipoffice.mtcti3 import __main__ as probe
 from simulator import Simulator
+from tests.simtools import SIM_VERSION
 
 from .conftest import PASSWORD, USERNAME, settle, wait_for
 
@@ -78,7 +79,7 @@ async def test_main_with_trace_and_fingerprint(
     assert trace.level == logging.DEBUG
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert records[0]["type"] == "system"
-    assert records[0]["version"]
+    assert records[0]["version"] == SIM_VERSION
     assert any(r["type"] == "queue" for r in records)
     assert records[-1]["type"] == "stats"
 

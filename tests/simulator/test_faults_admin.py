@@ -85,7 +85,7 @@ async def test_fail_next_and_no_responses(client: Client, sim: Simulator) -> Non
     assert (await client.subscribe(2, user=pb.SubscribeUser(guid=guid))).result == 5000
     assert (await client.subscribe(2, user=pb.SubscribeUser(guid=guid))).result == 0
     sim.faults.fail_next(1)
-    assert (await client.request(pb.Message(generalcmd=pb.GeneralCmd(getversioninfo=True)))).result == 1
+    assert (await client.request(pb.Message(generalcmd=pb.GeneralCmd(getfile=pb.GetFile(fname="x"))))).result == 1
     sim.faults.no_responses = True
     await client.send(
         pb.Message(subscribe=pb.Subscribe(requestid=99, subscribe_id=3, queue=pb.SubscribeQueue(name="Sales")))
