@@ -23,9 +23,9 @@ CHROMIUM = os.environ.get("IPOFFICE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".demo" / "browser-test"
 
 
-def require(*, browser: bool) -> None:
+def require(*, browser: bool, whole_module: bool = False) -> None:
     """Skip where these tests cannot run (no Chromium, or no web UI installed); fail instead in CI, which must run
-    them."""
+    them. ``whole_module``: called while a test module is imported (before it imports Playwright), skip all of it."""
     missing = []
     if browser and not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         missing.append(f"Chromium ({CHROMIUM}; Debian: apt-get install chromium)")
@@ -37,7 +37,7 @@ def require(*, browser: bool) -> None:
         message = "needs " + ", ".join(missing)
         if os.environ.get("CI"):
             pytest.fail(message + " (CI must run this: .ci/run installs Chromium, scripts/test the packages)")
-        pytest.skip(message)
+        pytest.skip(message, allow_module_level=whole_module)
 
 
 @pytest.fixture

@@ -13,12 +13,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Page, expect
 
-from demo.browser import add_integration, chromium, log_in
-from demo.run import DemoStack
+from .conftest import ARTIFACTS, CHROMIUM, require
 
-from .conftest import ARTIFACTS, CHROMIUM
+require(browser=True, whole_module=True)  # before Playwright is imported: a machine without it skips, with the reason
+
+from playwright.async_api import Page, expect  # noqa: E402
+
+from demo.browser import add_integration, chromium, log_in  # noqa: E402
+from demo.run import DemoStack  # noqa: E402
 
 USERS = ["10001", "10002", "10003"]  # of the generated system: extensions from 10000, queues from 80000
 QUEUE = "80000"
