@@ -1,6 +1,6 @@
 """Extract every message, field (type, name, number) and enum value that the MTCTI-3 spec states.
 
-Usage: python tools/spec_schema.py ../shared/spec/mtcti3-api-description.txt > tests/schema/spec_fields.json
+Usage: python tools/spec_schema.py mtcti3-api-description.txt > tests/schema/spec_fields.json
 
 The spec prints its schema in pieces between prose and page breaks; a line-oriented scan that attributes each
 field to the last "message" header and each enum value to the last "enum" header reads it whole.

@@ -22,9 +22,10 @@ from tools.spec_schema import extract
 ROOT = Path(__file__).resolve().parents[2]
 PROTO = ROOT / "proto" / "ipo_mtcti3.proto"
 SPEC_FIELDS = json.loads((Path(__file__).parent / "spec_fields.json").read_text(encoding="utf-8"))
-SPEC_TEXT = Path(os.environ.get("IPOFFICE_SPEC", ROOT.parent / "shared" / "spec" / "mtcti3-api-description.txt"))
+# Avaya's two documents are not in this repository: name them to check the tables against them.
+SPEC_TEXT = Path(os.environ.get("IPOFFICE_SPEC", "mtcti3-api-description.txt"))
 V1_FACTS = json.loads((Path(__file__).parent / "v1_facts.json").read_text(encoding="utf-8"))
-V1_PAGE = Path(os.environ.get("IPOFFICE_V1_FACTS", ROOT.parent / "shared" / "spec" / "mtcti3-official-schema-v1.0.md"))
+V1_PAGE = Path(os.environ.get("IPOFFICE_V1_FACTS", "mtcti3-official-schema-v1.0.md"))
 
 # Where the description's text and the published schema differ, the published schema is right.
 RESOLVED_CONTRADICTIONS = {("SubscribeEnd", "subscribe_id"): (1, 2)}  # the description's 1 collides with requestid
