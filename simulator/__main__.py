@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--traffic", action="store_true", help="generate demo traffic")
     parser.add_argument("--rate", type=float, default=0.5, help="traffic events per second (default 0.5)")
+    parser.add_argument(
+        "--no-timers",
+        action="store_true",
+        help="let unanswered calls ring for ever (default: IP Office's no-answer, queue voicemail and caller timers)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -148,6 +153,8 @@ async def run(args: argparse.Namespace) -> None:
     _say(f"Service user: {args.user}")
     if sim.admin is not None:
         _say(f"Admin:       http://127.0.0.1:{sim.admin.port}/state")
+    if not args.no_timers:
+        sim.start_timers()
     if args.traffic:
         sim.start_traffic(seed=args.seed, rate=args.rate)
         _say(f"Traffic:     {args.rate} events/s (seed {args.seed})")

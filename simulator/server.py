@@ -65,6 +65,7 @@ class Simulator:
         self._handlers: set[asyncio.Task[Any]] = set()
         self.admin: Any = None
         self.traffic: Any = None
+        self.timers: Any = None
         if self.release.startswith("11.0"):
             self.faults.no_responses = True
 
@@ -98,9 +99,8 @@ class Simulator:
 
     async def stop(self) -> None:
         """Close every connection and the listener; stop traffic and the admin interface."""
-        if self.traffic is not None:
-            await self.traffic.stop()
-            self.traffic = None
+        await self.stop_traffic()
+        await self.stop_timers()
         if self.admin is not None:
             await self.admin.stop()
             self.admin = None
@@ -377,13 +377,27 @@ class Simulator:
 
     # ------------------------------------------------------------------------------------------------ traffic
 
-    def start_traffic(self, seed: int = 1, rate: float = 0.5, max_calls: int = 8) -> None:
-        """Start the demo traffic generator (``rate`` new events per second on average)."""
+    def start_traffic(self, seed: int = 1, rate: float = 0.5, max_calls: int = 8, speed: float = 1.0) -> None:
+        """Start the demo traffic generator (``rate`` new events per second on average, at ``speed`` times real
+        time)."""
         from .traffic import TrafficGenerator  # noqa: PLC0415
 
         if self.traffic is None:
-            self.traffic = TrafficGenerator(self, seed=seed, rate=rate, max_calls=max_calls)
+            self.traffic = TrafficGenerator(self, seed=seed, rate=rate, max_calls=max_calls, speed=speed)
             self.traffic.start()
+
+    def start_timers(self, speed: float = 1.0) -> None:
+        """Run IP Office's own call timers (no answer, queue voicemail time, caller patience; simulator/timers.py)."""
+        from .timers import CallTimers  # noqa: PLC0415
+
+        if self.timers is None:
+            self.timers = CallTimers(self, speed=speed)
+            self.timers.start()
+
+    async def stop_timers(self) -> None:
+        if self.timers is not None:
+            await self.timers.stop()
+            self.timers = None
 
     async def stop_traffic(self) -> None:
         if self.traffic is not None:

@@ -1,4 +1,9 @@
-"""A seeded, bounded demo traffic generator: queue calls, internal calls, missed calls and DND changes."""
+"""A seeded, bounded demo traffic generator: queue calls, internal calls, missed calls and DND changes.
+
+It never wedges itself: every call it makes has an end (a queue call nobody can take is abandoned after a while),
+at its limit of calls it still changes DND, and it keeps most users out of DND and every queue with a member who
+can take calls, so that calls keep flowing for as long as it runs. ``speed`` runs it faster than real time.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +25,16 @@ _LOGGER = logging.getLogger(__name__)
 class TrafficGenerator:
     """Produces realistic activity until stopped (or the simulator stops)."""
 
-    def __init__(self, sim: Simulator, *, seed: int = 1, rate: float = 0.5, max_calls: int = 8) -> None:
+    DND_SHARE = 0.25  # at most this share of the users in DND: a toggle beyond it turns DND off
+    QUEUE_PATIENCE = 120.0  # seconds a queue caller waits for an agent before hanging up (abandoned)
+
+    def __init__(
+        self, sim: Simulator, *, seed: int = 1, rate: float = 0.5, max_calls: int = 8, speed: float = 1.0
+    ) -> None:
         self.sim = sim
         self.rng = random.Random(seed)
         self.rate = max(rate, 0.01)
+        self.speed = max(speed, 0.001)
         self.max_calls = max_calls
         self.events = 0
         self._task: asyncio.Task[None] | None = None
@@ -49,7 +60,7 @@ class TrafficGenerator:
 
     def _later(self, delay: float, action: Callable[[], None]) -> None:
         async def run() -> None:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(delay / self.speed)
             try:
                 action()
             except (ValueError, KeyError) as err:  # the call moved on meanwhile
@@ -69,10 +80,10 @@ class TrafficGenerator:
         ]
         weights = [w for w, _ in actions]
         while True:
-            await asyncio.sleep(self.rng.expovariate(self.rate))
-            if len(self.sim.active_calls) >= self.max_calls:
-                continue
+            await asyncio.sleep(self.rng.expovariate(self.rate) / self.speed)
             _, action = self.rng.choices(actions, weights)[0]
+            if action is not self._toggle_dnd and len(self.sim.active_calls) >= self.max_calls:
+                continue  # no new call at the limit; the calls in progress all have their end planned
             try:
                 action()
                 self.events += 1
@@ -108,12 +119,19 @@ class TrafficGenerator:
             self._end(call, "caller", self.rng.uniform(3, 12))  # abandoned
             return
 
+        patience = self.QUEUE_PATIENCE
+
         def answer() -> None:
-            ringing = [k for k in call.callids if k != queue.extn and call.state(k) == "RINGING"]
+            nonlocal patience
             if call.ended:
                 return
+            ringing = [k for k in call.callids if k != queue.extn and call.state(k) == "RINGING"]
             if not ringing:
-                self._later(3, answer)
+                patience -= 3
+                if patience > 0:
+                    self._later(3, answer)
+                elif queue.extn in call.callids and call.state(queue.extn) in ("QUEUEING", "RINGING"):
+                    self.sim.hangup(call, "caller")  # nobody could take it: abandoned
                 return
             agent = self.rng.choice(ringing)
             self.sim.answer(call, by=agent)
@@ -158,7 +176,26 @@ class TrafficGenerator:
         self._later(self.rng.uniform(2, 6), answer)
 
     def _toggle_dnd(self) -> None:
+        """Turn one user's DND on or off, keeping most users and a member of each queue available."""
         users = list(self.sim.model.users.values())
-        if users:
+        if not users:
+            return
+        in_dnd = [u for u in users if u.dnd]
+        if in_dnd and len(in_dnd) >= self.DND_SHARE * len(users):
+            user = self.rng.choice(in_dnd)
+        else:
             user = self.rng.choice(users)
-            self.sim.update_user(user.extn, dnd=not user.dnd)
+        if not user.dnd and not self._others_available(user.extn):
+            return
+        self.sim.update_user(user.extn, dnd=not user.dnd)
+
+    def _others_available(self, extn: str) -> bool:
+        """Whether every queue ``extn`` is a member of keeps another enabled member out of DND."""
+        model = self.sim.model
+        for queue in model.queues.values():
+            members = [m for m in queue.members if not m.disabled]
+            if any(m.extn == extn for m in members):
+                others = [model.find_user(m.extn) for m in members if m.extn != extn]
+                if not any(u is not None and not u.dnd and not u.loggedoff for u in others):
+                    return False
+        return True
