@@ -10,6 +10,7 @@ from homeassistant.components.device_automation import DeviceAutomationType
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import Event, HomeAssistant, ServiceCall
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import translation
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -20,6 +21,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
 from custom_components.ipoffice.coordinator import call_details, queue_event_type, user_event_type
+from custom_components.ipoffice.device_trigger import QUEUE_TRIGGERS, USER_TRIGGERS
 from custom_components.ipoffice.logbook import async_describe_events, describe_call
 from custom_components.ipoffice.mtcti3 import Call, CallDirection, CallEvent, CallEventType, CallState, Subsystem
 from simulator import Simulator
@@ -217,6 +219,12 @@ async def test_device_triggers(hass: HomeAssistant, sim: Simulator, init_integra
     }
     triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, system.id)
     assert [t for t in triggers if t["domain"] == DOMAIN] == []
+    # The triggers belong to the device, not to an entity: the automation editor has no entity name to put in their
+    # labels (it showed "Incoming call on <unknown entity>").
+    labels = await translation.async_get_translations(hass, "en", "device_automation", [DOMAIN])
+    for trigger in (*USER_TRIGGERS, *QUEUE_TRIGGERS):
+        label = labels[f"component.{DOMAIN}.device_automation.trigger_type.{trigger}"]
+        assert "{" not in label, label
 
     calls: list[ServiceCall] = async_mock_service(hass, "test", "automation")
     assert await async_setup_component(
