@@ -58,9 +58,9 @@ homeassistant:
   elevation: 11
 frontend:
 config:
-automation:
-script:
-scene:
+automation: !include automations.yaml
+script: !include scripts.yaml
+scene: !include scenes.yaml
 logbook:
 history:
 logger:
@@ -268,6 +268,11 @@ class DemoStack:
         (self.config_dir / "custom_components").mkdir(parents=True)
         (self.config_dir / "custom_components" / DOMAIN).symlink_to(ROOT / "custom_components" / DOMAIN)
         (self.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
+        # Where the UI saves automations, scripts and scenes (without these includes, what a user makes is never
+        # loaded), and the integration's blueprints, installed as a user gets them.
+        for name, empty in (("automations.yaml", "[]\n"), ("scripts.yaml", "{}\n"), ("scenes.yaml", "[]\n")):
+            (self.config_dir / name).write_text(empty)
+        shutil.copytree(ROOT / "blueprints" / "automation", self.config_dir / "blueprints" / "automation")
         # The HTTP server's settings live in storage since 2026.x; an http: block in YAML would be migrated as a
         # trial that reverts itself (with a restart) after 5 minutes. Write the confirmed ("stable") config.
         storage = self.config_dir / ".storage"
@@ -614,6 +619,7 @@ async def check(stack: DemoStack) -> None:
     say(f"check: web UI serves; integration loaded with {len(states)} entities, all phone states known")
     dashboard = (await stack.ws({"type": "lovelace/config", "url_path": DASHBOARD}))[0]
     say(f"check: dashboard saved with {sum(len(v.get('sections', [])) for v in dashboard['views'])} sections")
+    await check_automations(stack)
     if stack.pair:
         await check_failover(stack)  # then traffic, which moved to the secondary and back with the phones
     if not (stack.sim_info and stack.sim_info.traffic):
@@ -629,6 +635,30 @@ async def check(stack: DemoStack) -> None:
             return
         await asyncio.sleep(1)
     raise DemoError("no sensor changed state within 60 s of traffic")
+
+
+async def check_automations(stack: DemoStack, within: float = 30) -> None:
+    """The integration's blueprints are installed, and an automation saved as the UI saves it is loaded."""
+    blueprints = (await stack.ws({"type": "blueprint/list", "domain": "automation"}))[0]
+    ours = sorted(path for path in blueprints if path.startswith(f"{DOMAIN}/"))
+    if not ours:
+        raise DemoError("the integration's blueprints are not installed")
+    automation = {
+        "alias": "Demo check: incoming call",
+        "triggers": [{"trigger": "event", "event_type": "ipoffice_call", "event_data": {"type": "incoming"}}],
+        "actions": [],
+    }
+    await stack._request("POST", "/api/config/automation/config/ipoffice_demo_check", automation)
+    deadline = time.monotonic() + within
+    while not any(
+        state["entity_id"].startswith("automation.") and state["attributes"].get("id") == "ipoffice_demo_check"
+        for state in (await stack.states()).values()
+    ):
+        if time.monotonic() > deadline:
+            raise DemoError("an automation saved from the UI was not loaded (automations.yaml not included?)")
+        await asyncio.sleep(0.5)
+    await stack._request("DELETE", "/api/config/automation/config/ipoffice_demo_check")
+    say(f"check: {len(ours)} blueprints installed; an automation made in the UI is loaded")
 
 
 async def check_failover(stack: DemoStack, within: float = 60) -> None:
@@ -680,6 +710,9 @@ def banner(stack: DemoStack, seconds: float) -> str:
                 if stack.pair
                 else []
             ),
+            "  Add another entry by hand: Settings > Devices & services > Add integration > Avaya IP Office,",
+            f"            address 127.0.0.1, port {stack.sim_info.port}, service user {stack.sim_username},",
+            f"            password {stack.sim_password} (trust the simulator's certificate when asked)",
             f"  Logs      {stack.demo_dir / 'home-assistant.out'}, {stack.demo_dir / 'simulator.log'}",
             "",
             "  Ctrl-C stops Home Assistant and the simulator.",
