@@ -277,7 +277,7 @@ async def test_unavailable_when_user_gone(
 
 # What a user finds enabled without touching the entity settings (docs/entities.md, "Enabled by default").
 ENABLED_BY_DEFAULT = {
-    "system": {"connectivity", "active_calls", "parked_calls"},
+    "system": {"connectivity", "active_calls", "parked_calls", "emergency_call"},
     "user": {"phone_state", "do_not_disturb", "call"},
     "queue": {"calls_waiting", "service_mode", "call"},
 }
@@ -363,7 +363,7 @@ async def test_large_site_gets_every_user(hass: HomeAssistant, caplog: pytest.Lo
             # a user without the DND feature has no DND switch; the scenario lets every user change it
             assert keys == ENABLED_BY_DEFAULT[kind], device
         total = sum(len(keys) for keys in enabled.values())
-        assert total == 3 + 800 * 3 + 40 * 3
+        assert total == 4 + 800 * 3 + 40 * 3
         assert all(
             state.state != STATE_UNAVAILABLE
             for state in hass.states.async_all()
