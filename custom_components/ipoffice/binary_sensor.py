@@ -1,4 +1,5 @@
-"""Binary sensors of the Avaya IP Office integration: connectivity, emergency calls, logged in, phone fault."""
+"""Binary sensors of the Avaya IP Office integration: connectivity, emergency calls, logged in, phone fault, hunt
+group calls forwarded."""
 
 from __future__ import annotations
 
@@ -40,6 +41,12 @@ USER_BINARY_SENSORS: tuple[UserBinarySensorDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda user: user.extn_fault,
+    ),
+    UserBinarySensorDescription(
+        key="forward_hunt_group",
+        translation_key="forward_hunt_group",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda user: user.fwdhg,
     ),
 )
 
