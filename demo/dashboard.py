@@ -72,6 +72,10 @@ def build_dashboard(
     phone_cards += [
         {"type": "tile", "entity": e["entity_id"], "name": name(e), "grid_options": {"columns": 6}} for e in phones
     ]
+    phone_cards += [
+        {"type": "tile", "entity": e["entity_id"], "name": "Emergency call", "grid_options": {"columns": 12}}
+        for e in _by_key(entities, "emergency_call")
+    ]
 
     queue_cards: list[dict[str, Any]] = [_heading("Queues", "mdi:account-group")]
     for entity in waiting:

@@ -3,9 +3,9 @@
 Endpoints (JSON bodies; every answer is JSON, errors are ``{"error": ...}`` with status 400/404):
 
 - ``GET  /state``                            users, queues, calls, connections
-- ``POST /calls/incoming``   {to, caller?, caller_name?, did?}     -> {gcid, callids}
+- ``POST /calls/incoming``   {to, caller?, caller_name?, did?, withheld?}  -> {gcid, callids}
 - ``POST /calls/internal``   {from, to}                            -> {gcid, callids}
-- ``POST /calls/outgoing``   {from, to}                            -> {gcid, callids}
+- ``POST /calls/outgoing``   {from, to}   (to an emergency number: an emergency call) -> {gcid, callids}
 - ``POST /calls/{gcid}/answer``    {by?}
 - ``POST /calls/{gcid}/hold``      {by}      ``/unhold`` {by}
 - ``POST /calls/{gcid}/hangup``    {by?: "caller" | extension}
@@ -135,6 +135,7 @@ class AdminServer:
                 str(body.get("caller", "01707123456")),
                 str(body.get("caller_name", "")),
                 body.get("did"),
+                withheld=bool(body.get("withheld", False)),
             )
         elif kind == "internal":
             call = self.sim.internal_call(str(body["from"]), str(body["to"]))

@@ -58,6 +58,7 @@ SERVICE_MODE_VALUES = {v: k for k, v in SERVICE_MODES.items()}
 
 INVALID_PAYLOAD = 5002
 USERNOTFOUND = 7
+NOTALLOWED = 9  # a hot-desk login with a wrong login code
 NOTFOUND = 4
 
 # ---------------------------------------------------------------------------------------------------- render
@@ -196,11 +197,14 @@ def update_user(session: Session, sub: Subscription, upd: pb.UpdateUser) -> int:
         if result:
             return result
     if upd.HasField("loginextn"):
-        extn = upd.loginextn.extn
-        if extn:
-            changes.update(loggedinextn=extn, loggedoff=False)
+        login = upd.loginextn
+        if login.extn and user.login_code and login.password != user.login_code:
+            return NOTALLOWED
+        if login.extn:
+            teleworker = login.teleworkerconnection.number if login.HasField("teleworkerconnection") else ""
+            changes.update(loggedinextn=login.extn, loggedoff=False, teleworker=teleworker)
         else:
-            changes.update(loggedinextn="", loggedoff=True)
+            changes.update(loggedinextn="", loggedoff=True, teleworker="")
     if upd.HasField("app"):
         if len(upd.app.value) > 34:
             return INVALID_PAYLOAD
@@ -567,8 +571,8 @@ def complete_transfer(model: SystemModel, app: Appearance, fn: pb.CallFunction, 
         p1 = _far(held)
         members = [ConfMember(next(model._lrefs), model.user_endpoint(user))]
         if p1 is not None:
-            members.append(ConfMember(next(model._lrefs), p1))
-        members.append(ConfMember(next(model._lrefs), p2))
+            members.append(ConfMember(next(model._lrefs), p1, direction=held.direction))
+        members.append(ConfMember(next(model._lrefs), p2, direction=D.OUTBOUND, calledparty=p2.number))
         hcall.conference = members
         held.state = S.CONNECTED
         held.pend = ""
@@ -671,11 +675,22 @@ def function(model: SystemModel, app: Appearance, fn: pb.CallFunction) -> None:
             if call.app("user", target_user.guid) is None:
                 new = model._new_app(call, "user", target_user.guid, "b", S.CONNECTED, D.INBOUND)
                 new.callingparty = model.user_endpoint(user) if user else None
-            call.conference.append(ConfMember(next(model._lrefs), endpoint))
+            call.conference.append(ConfMember(next(model._lrefs), endpoint, direction=D.OUTBOUND, calledparty=arg))
         elif _DIGITS.fullmatch(arg):
-            call.conference.append(ConfMember(next(model._lrefs), Endpoint("external", arg)))
+            call.conference.append(
+                ConfMember(next(model._lrefs), Endpoint("external", arg), direction=D.OUTBOUND, calledparty=arg)
+            )
         else:
-            call.conference.append(ConfMember(next(model._lrefs), Endpoint("external", arg), state=S.FAILED))
+            call.conference.append(
+                ConfMember(
+                    next(model._lrefs),
+                    Endpoint("external", arg),
+                    state=S.FAILED,
+                    direction=D.OUTBOUND,
+                    calledparty=arg,
+                    failedcause=pb.CallInfo.FailedCause.UNALLOCATEDNUMBER,
+                )
+            )
         model._touch_call(call)
     elif action == A.MemberFunction:
         if call.conference is None:

@@ -87,6 +87,13 @@ NAMETYPE_USER = 5
 NAMETYPE_TRUNK = 9
 NAMETYPE_SERVICE = 110
 
+# inferred: the spec gives no table of PartyInfo.diversionreason; the simulator uses the Q.931 redirecting reason of
+# call forwarding unconditional for a call a user's forwarding sent on.
+DIVERSION_UNCONDITIONAL = 15
+# inferred: the spec gives no table of EndInfo codes; the simulator says every user's device is a desk phone.
+DEVICE_CLASS_DESK = 1
+DEVICE_TYPE_PHONE = 1
+
 REASON_NORMAL = 16
 REASON_ANSWERED_ELSEWHERE = 26  # Q.850 cause 26, non-selected user clearing: another phone it rang answered
 
@@ -107,10 +114,14 @@ class Endpoint:
     number: str
     name: str = ""
     guid: bytes = b""  # users only
+    withheld: bool = False  # the caller withheld its number: it is not sent
+    diversionreason: int = 0  # the original called party of a call that its forwarding sent on
 
     def party(self) -> pb.PartyInfo:
         nametype = {"user": NAMETYPE_USER, "trunk": NAMETYPE_TRUNK, "conf": NAMETYPE_SERVICE}.get(self.kind, 0)
-        return pb.PartyInfo(number=self.number, name=self.name, nametype=nametype)
+        if self.withheld:
+            return pb.PartyInfo(name=self.name, nametype=nametype, withheld=True)
+        return pb.PartyInfo(number=self.number, name=self.name, nametype=nametype, diversionreason=self.diversionreason)
 
 
 @dataclass
@@ -121,6 +132,9 @@ class ConfMember:
     endpoint: Endpoint
     state: int = S.CONNECTED
     mute: bool = False
+    direction: int = D.UNDEFINED
+    calledparty: str = ""  # the number it was called on (added by a call out of the conference)
+    failedcause: int = 0
 
 
 @dataclass
@@ -169,6 +183,8 @@ class Call:
     dialled: str = ""
     dialtype: int = 0
     withholdcli: bool = False
+    emergency: bool = False  # a call to one of the scenario's emergency numbers
+    ucid: bytes = b""
     conference: list[ConfMember] | None = None
     vm_box: tuple[str, bytes] | None = None  # ("user"|"queue", guid) whose mailbox records the message
     parked_slot: str = ""
@@ -258,6 +274,8 @@ class SystemModel:
         self.listener: ModelListener = listener or _NullListener()
         self._callids = itertools.count(1)
         self._gcids = itertools.count(0x3E8)
+        self._ucids = itertools.count(1)
+        self.emergency_numbers = frozenset(scenario.emergency_numbers)
         self._lrefs = itertools.count(1)
         self._refresh = itertools.count(1)
         self._added = len(self.users)
@@ -556,7 +574,8 @@ class SystemModel:
 
     def _new_call(self, a: Endpoint, trunk: tuple[int, str] | None = None) -> Call:
         gcid = b"\x01\xc0\xa8\x2a\x0b" + next(self._gcids).to_bytes(4, "big")
-        call = Call(gcid_bytes=gcid, a=a, model=self, trunk=trunk)
+        ucid = b"\x00\x01" + next(self._ucids).to_bytes(6, "big")  # node 1, then a sequence
+        call = Call(gcid_bytes=gcid, a=a, model=self, trunk=trunk, ucid=ucid)
         self.calls.append(call)
         return call
 
@@ -591,13 +610,21 @@ class SystemModel:
         return self.queues.get(app.owner)
 
     def incoming_call(
-        self, to: str, caller: str = "01707123456", caller_name: str = "", did: str | None = None
+        self,
+        to: str,
+        caller: str = "01707123456",
+        caller_name: str = "",
+        did: str | None = None,
+        *,
+        withheld: bool = False,
     ) -> Call:
-        """A trunk call to a user or a queue extension."""
+        """A trunk call to a user or a queue extension, dialled in on ``did`` (default: ``to``); ``withheld``: the
+        caller withheld its number."""
         if not self.find_user(to) and not self.find_queue(to):
             raise KeyError(f"no user or queue {to}")
         call = self._new_call(
-            Endpoint("trunk", caller, caller_name), trunk=(pb.TrunkInfo.TrunkType.TrunkSIP, did or to)
+            Endpoint("trunk", caller, caller_name, withheld=withheld),
+            trunk=(pb.TrunkInfo.TrunkType.TrunkSIP, did or to),
         )
         self._route(call, to, None)
         self.commit()
@@ -628,6 +655,7 @@ class SystemModel:
         app.calledparty = to
         call.dialled = to
         call.b = Endpoint("external", to)
+        call.emergency = to in self.emergency_numbers
         self.commit()
         return call
 
@@ -648,6 +676,7 @@ class SystemModel:
             self._offer_to_queue(call, queue)
             return
         call.b = Endpoint("external", target)
+        call.emergency = target in self.emergency_numbers
         call.trunk = call.trunk or (pb.TrunkInfo.TrunkType.TrunkSIP, "")
         for app in call.apps:
             if app.role == "a" and app.state in (S.DIALLING, S.DIALTONE, S.DIALLED):
@@ -667,7 +696,10 @@ class SystemModel:
         if user.fwdu and user.fwdunumber and not user.fwdtovm and depth < 3:
             target = self.find_user(user.fwdunumber)
             if target is not None and target is not user:
-                self._offer_to_user(call, target, original or self.user_endpoint(user), depth + 1)
+                diverted = original or Endpoint(
+                    "user", user.extn, user.name, user.guid, diversionreason=DIVERSION_UNCONDITIONAL
+                )
+                self._offer_to_user(call, target, diverted, depth + 1)
                 return
             if target is None and not self.find_queue(user.fwdunumber):
                 call.b = Endpoint("external", user.fwdunumber)
@@ -1145,6 +1177,10 @@ class SystemModel:
             far_user = self.users.get(far.guid)
             if far_user is not None and far_user.absence_set:
                 info.absence.CopyFrom(pb.Absence(msg=far_user.absence_msg, str=far_user.absence_str))
+        if call.ucid:
+            info.ucid.ucid = call.ucid
+        if ccflags & 0x02:
+            self._render_devices(info, app, far if far is not None else app.callingparty)
         if call.conference is not None and (rich or ccflags & 0x08):
             owner_guid = app.owner if app.owner_kind == "user" else b""
             for member in call.conference:
@@ -1153,9 +1189,12 @@ class SystemModel:
                 info.conferencemember.append(
                     pb.ConferenceMember(
                         lref=member.lref,
-                        connectedparty=member.endpoint.party(),
                         state=member.state,  # type: ignore[arg-type]
+                        direction=member.direction,  # type: ignore[arg-type]
+                        calledparty=member.calledparty,
+                        connectedparty=member.endpoint.party(),
                         mute=member.mute,
+                        failedcause=member.failedcause,  # type: ignore[arg-type]
                     )
                 )
         if call.dialled and app.role == "a" and (rich or ccflags & 0x10):
@@ -1179,8 +1218,37 @@ class SystemModel:
                 qinfo.overflow_number, qinfo.overflow_name = call.overflow
             info.queueinfo.CopyFrom(qinfo)
         if rich or ccflags & 0x80:
-            info.calldata.CopyFrom(pb.CallData(language=call.language, privacy=app.privacy))
+            info.calldata.CopyFrom(
+                pb.CallData(
+                    language=call.language,
+                    emergency=call.emergency,
+                    privacy=app.privacy,
+                    rprivacy=any(other.privacy for other in call.apps if other is not app),
+                )
+            )
         if view == "queue" and app.state in (S.RINGING, S.QUEUEING, S.RETARGETING):
             for target in self.targets(call):
                 info.targets.target.append(pb.Target(partyinfo=target.party()))
         return info
+
+    def _end(self, call: Call, user: User | None) -> pb.EndInfo | None:
+        """The EndInfo of ``user``'s device on ``call`` (None: not a user, or logged in nowhere)."""
+        if user is None or user.loggedoff:
+            return None
+        return pb.EndInfo(
+            gcid=call.gcid_bytes,
+            deviceclass=DEVICE_CLASS_DESK,
+            devicetype=DEVICE_TYPE_PHONE,
+            teleworker=user.teleworker,
+        )
+
+    def _render_devices(self, info: pb.CallInfo, app: Appearance, far: Endpoint | None) -> None:
+        """The devices at each end (ccflags 0x02): the far user's phone (a ringing call's: the caller's) and the
+        owner's own."""
+        if far is not None and far.kind == "user":
+            remote = self._end(app.call, self.users.get(far.guid))
+            if remote is not None:
+                info.remoteinfo.CopyFrom(remote)
+        local = self._end(app.call, self._app_user(app))
+        if local is not None:
+            info.localinfo.append(local)

@@ -5,6 +5,7 @@ A scenario is a YAML file (see ``scenarios/default.yaml``)::
     system: {name: Demo Office, release: 11.1.0.0, build: 600}
     account_codes: ["1000", "2000"]
     auth_codes: ["4321"]
+    emergency_numbers: ["999", "112"]   # calls out to these are emergency calls (default: 999, 112, 911)
     users:
       - {extn: "2001", name: Alice Smith, email: alice@example.com, dnd: false, ...}
     queues:
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+EMERGENCY_NUMBERS = ("999", "112", "911")  # the default: calls out to these are emergency calls
 _GUID_NAMESPACE = uuid.UUID("6f1d8f52-3c1e-4c61-9a5e-1b0f7a1c2d3e")
 
 
@@ -70,6 +72,8 @@ class User:
     fwdbnumber: str = ""
     fwdtovm: bool = False
     offswitch: bool = True
+    login_code: str = ""  # asked for by a hot-desk login (UpdateUserLoginExtn.password) when set
+    teleworker: str = ""  # the number the user's phone is reached at, logged in as a teleworker
     noanswertime: int = 15
     dnd_exceptions: list[str] = field(default_factory=list)
     app_handlers: int = 0  # live subscriptions that registered as an application (ACTIVAPP / makelive)
@@ -120,6 +124,7 @@ class Scenario:
     queues: list[Queue] = field(default_factory=list)
     account_codes: list[str] = field(default_factory=list)
     auth_codes: list[str] = field(default_factory=list)
+    emergency_numbers: list[str] = field(default_factory=lambda: list(EMERGENCY_NUMBERS))
 
     def copy(self) -> Scenario:
         """A deep copy (the model mutates its own copy)."""
@@ -145,11 +150,12 @@ def scenario_from_dict(data: dict[str, Any]) -> Scenario:
         build=int(system.get("build", 600)),
         account_codes=[str(c) for c in data.get("account_codes") or []],
         auth_codes=[str(c) for c in data.get("auth_codes") or []],
+        emergency_numbers=[str(n) for n in data.get("emergency_numbers", EMERGENCY_NUMBERS) or []],
     )
     for index, entry in enumerate(data.get("users") or []):
         kwargs = {k: v for k, v in entry.items() if k in _USER_FIELDS}
         kwargs["extn"] = str(kwargs["extn"])
-        for key in ("fwdunumber", "fwdbnumber", "mobile", "loggedinextn"):
+        for key in ("fwdunumber", "fwdbnumber", "mobile", "loggedinextn", "login_code", "teleworker"):
             if key in kwargs:
                 kwargs[key] = str(kwargs[key])
         absence = entry.get("absence")

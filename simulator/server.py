@@ -320,10 +320,17 @@ class Simulator:
         self.model.update_user(self.model.user(extn), mailbox_new=new, mailbox_old=old, mailbox_saved=saved)
 
     def incoming_call(
-        self, to: str, caller: str = "01707123456", caller_name: str = "", did: str | None = None
+        self,
+        to: str,
+        caller: str = "01707123456",
+        caller_name: str = "",
+        did: str | None = None,
+        *,
+        withheld: bool = False,
     ) -> Call:
-        """A trunk call to a user or a queue."""
-        return self.model.incoming_call(to, caller, caller_name, did)
+        """A trunk call to a user or a queue, dialled in on ``did`` (default: ``to``); ``withheld``: the caller
+        withheld its number (the call carries none)."""
+        return self.model.incoming_call(to, caller, caller_name, did, withheld=withheld)
 
     def internal_call(self, from_: str, to: str) -> Call:
         """A call between two users (or from a user to a queue)."""

@@ -21,6 +21,13 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+WITHHELD_SHARE = 0.1  # of the queue calls: the caller withholds its number
+
+
+def did(extn: str) -> str:
+    """The number a trunk call to ``extn`` is dialled in on: the office's number range, ending in the extension."""
+    return f"0170755{extn}"
+
 
 class TrafficGenerator:
     """Produces realistic activity until stopped (or the simulator stops)."""
@@ -114,7 +121,13 @@ class TrafficGenerator:
         if not queues:
             return
         queue = self.rng.choice(queues)
-        call = self.sim.incoming_call(queue.extn, self._caller(), self.rng.choice(["", "Acme Ltd", "J Bloggs"]))
+        call = self.sim.incoming_call(
+            queue.extn,
+            self._caller(),
+            self.rng.choice(["", "Acme Ltd", "J Bloggs"]),
+            did(queue.extn),
+            withheld=self.rng.random() < WITHHELD_SHARE,
+        )
         if self.rng.random() < 0.2:
             self._end(call, "caller", self.rng.uniform(3, 12))  # abandoned
             return
@@ -158,7 +171,8 @@ class TrafficGenerator:
     def _missed_call(self) -> None:
         users = self._users()
         if users:
-            call = self.sim.incoming_call(self.rng.choice(users), self._caller())
+            extn = self.rng.choice(users)
+            call = self.sim.incoming_call(extn, self._caller(), did=did(extn))
             self._end(call, "caller", self.rng.uniform(3, 10))
 
     def _outgoing_call(self) -> None:

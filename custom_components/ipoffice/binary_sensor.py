@@ -1,9 +1,11 @@
-"""Binary sensors of the Avaya IP Office integration: connectivity, logged in, phone fault."""
+"""Binary sensors of the Avaya IP Office integration: connectivity, emergency calls, logged in, phone fault, hunt
+group calls forwarded."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -40,6 +42,19 @@ USER_BINARY_SENSORS: tuple[UserBinarySensorDescription, ...] = (
         entity_registry_enabled_default=False,
         value_fn=lambda user: user.extn_fault,
     ),
+    UserBinarySensorDescription(
+        key="forward_hunt_group",
+        translation_key="forward_hunt_group",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda user: user.fwdhg,
+    ),
+)
+
+# On while an exposed user or queue has an emergency call.
+EMERGENCY_CALL = BinarySensorEntityDescription(
+    key="emergency_call",
+    translation_key="emergency_call",
+    device_class=BinarySensorDeviceClass.SAFETY,
 )
 
 CONNECTIVITY = BinarySensorEntityDescription(
@@ -70,7 +85,12 @@ async def async_setup_entry(
 ) -> None:
     """Set up the binary sensors of the system and each user."""
     coordinator = entry.runtime_data
-    async_add_entities([IPOfficeConnectivitySensor(coordinator, CONNECTIVITY)])
+    async_add_entities(
+        [
+            IPOfficeConnectivitySensor(coordinator, CONNECTIVITY),
+            IPOfficeEmergencyCallSensor(coordinator, EMERGENCY_CALL),
+        ]
+    )
     if coordinator.pair is not None:
         async_add_entities(
             IPOfficeSystemConnectivitySensor(coordinator, description, system)
@@ -116,6 +136,25 @@ class IPOfficeSystemConnectivitySensor(IPOfficeConnectivitySensor):
     def is_on(self) -> bool:
         """That system is connected."""
         return self.coordinator.client_of(self.system).connected
+
+
+class IPOfficeEmergencyCallSensor(IPOfficeSystemEntity, BinarySensorEntity):
+    """Whether an exposed user or queue has an emergency call (a call IP Office marks as one), and which."""
+
+    @property
+    def is_on(self) -> bool:
+        """An emergency call is in progress."""
+        return bool(self.coordinator.emergency_extensions)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any]:
+        """The extensions of the users and queues with an emergency call."""
+        return {"extensions": self.coordinator.emergency_extensions}
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the system's calls."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self.coordinator.async_add_system_listener(self._handle_update))
 
 
 class IPOfficeUserBinarySensor(IPOfficeUserEntity, BinarySensorEntity):

@@ -42,6 +42,7 @@ from .mtcti3 import (
     CallEvent,
     CallEventType,
     CallState,
+    EndDevice,
     FingerprintMismatchError,
     IPOfficeClient,
     LineEntry,
@@ -145,12 +146,43 @@ _DIRECTIONS = {member: member.name.lower() for member in CallDirection}
 _STATES = {member: member.name.lower() for member in CallState}
 
 
+def _device(device: EndDevice | None) -> dict[str, Any] | None:
+    """A device at one end of a call, in IP Office's codes."""
+    if device is None:
+        return None
+    return {
+        "device_class": device.device_class,
+        "device_type": device.device_type,
+        "device_instance": device.device_instance,
+        "teleworker": device.teleworker or None,
+    }
+
+
+def _conference(call: Call) -> list[dict[str, Any]] | None:
+    """The other members of a conference call (None: not a conference)."""
+    members = call.conference_members
+    if not members:
+        return None
+    return [
+        {
+            "lref": member.lref,
+            "number": member.party.number or member.called_party or None,
+            "name": member.party.name or None,
+            "state": _STATES[member.state],
+            "mute": member.mute,
+        }
+        for member in members
+    ]
+
+
 def call_details(event: CallEvent) -> dict[str, Any]:
     """The details of a call event, as event entity attributes and bus event data carry them."""
     call: Call = event.call
     other = call.other_party
     previous = event.previous_state
-    return {
+    diverted = call.original_called_party
+    caller = call.calling_party
+    details = {
         "call_id": call.call_id,
         "direction": _DIRECTIONS[call.direction],
         "state": _STATES[call.state],
@@ -163,7 +195,23 @@ def call_details(event: CallEvent) -> dict[str, Any]:
         "started": _started_iso(call.started),
         "timestamp": _iso(event.timestamp),
         "duration": round(event.duration, 1),
+        "other_party_withheld": other.withheld if other else False,
+        "did": call.trunk_did or None,
+        "original_called_number": diverted.number or None if diverted else None,
+        "original_called_name": diverted.name or None if diverted else None,
+        "diversion_reason": (diverted.diversion_reason if diverted else 0)
+        or (caller.diversion_reason if caller else 0)
+        or None,
+        "emergency": call.emergency,
+        "overflow_queue_number": call.queue_overflow_number or None,
+        "overflow_queue_name": call.queue_overflow_name or None,
+        "ucid": call.ucid or None,
+        "conference_members": _conference(call),
     }
+    if event.type is CallEventType.ANSWERED:
+        details["local_device"] = _device(call.local_devices[0] if call.local_devices else None)
+        details["remote_device"] = _device(call.remote_device)
+    return details
 
 
 class IPOfficeCoordinator:
@@ -191,6 +239,7 @@ class IPOfficeCoordinator:
         self._queue_callbacks: list[QueuesCallback] = []
         self._pending: dict[str, Callable[[], None]] = {}
         self._active_calls: dict[tuple[str, int], str] = {}
+        self._emergency_calls: set[tuple[str, int]] = set()  # the active calls that are emergency calls
         selected_users = entry.options.get(CONF_USERS)
         selected_queues = entry.options.get(CONF_QUEUES)
         self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
@@ -226,6 +275,8 @@ class IPOfficeCoordinator:
         calls += [call for queue in client.queues.values() for call in queue.calls.values()]
         for call in calls:
             self._active_calls[(call.owner_guid, call.call_id)] = call.gcid or f"{call.owner_guid}/{call.call_id}"
+            if call.emergency:
+                self._emergency_calls.add((call.owner_guid, call.call_id))
         self._clear_repairs()
         self._remove_stale_devices()
         if self.pair is None:
@@ -352,7 +403,7 @@ class IPOfficeCoordinator:
 
     @callback
     def async_add_system_listener(self, listener: SystemListener) -> Callable[[], None]:
-        """Call ``listener(context)`` when the system-wide counters (active and parked calls) change."""
+        """Call ``listener(context)`` when the system-wide counters (active, parked and emergency calls) change."""
         self._system_listeners.append(listener)
         return lambda: self._system_listeners.remove(listener)
 
@@ -387,6 +438,17 @@ class IPOfficeCoordinator:
     def active_calls(self) -> int:
         """Calls in progress on the exposed users and queues (a call seen by several of them counts once)."""
         return len(set(self._active_calls.values()))
+
+    @property
+    def emergency_extensions(self) -> list[str]:
+        """The extensions of the exposed users and queues that have an emergency call now, in order."""
+        client = self.client
+        found = {
+            owner.extn
+            for guid, _call_id in self._emergency_calls
+            if (owner := client.users.get(guid) or client.queues.get(guid)) is not None
+        }
+        return sorted(found)
 
     # --- client listeners --------------------------------------------------------------------------------------
 
@@ -484,11 +546,17 @@ class IPOfficeCoordinator:
         key = (guid, call.call_id)
         if event.type is CallEventType.ENDED:
             changed = self._active_calls.pop(key, None) is not None
+            if key in self._emergency_calls:
+                self._emergency_calls.discard(key)
+                changed = True
         elif event.type in (CallEventType.MISSED, CallEventType.ABANDONED):
             changed = False  # follows ENDED
         else:
             changed = key not in self._active_calls
             self._active_calls[key] = call.gcid or f"{guid}/{call.call_id}"
+            if call.emergency and key not in self._emergency_calls:  # (known once dialled: not always when new)
+                self._emergency_calls.add(key)
+                changed = True
         context = self.report_context(guid)
         if self._started:
             self._report_call(event, guid, context)

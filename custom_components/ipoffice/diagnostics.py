@@ -14,8 +14,18 @@ from .const import CONF_QUEUES, CONF_USERS, DOMAIN, PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
-# Fields that may hold a number of the public (a caller, a forwarding destination): redacted unless an extension.
-NUMBER_FIELDS = {"number", "called_party", "fwdu_number", "fwdb_number", "trunk_did"}
+# Fields that may hold a number of the public (a caller, a forwarding destination, a teleworker's phone, a party's
+# subaddress): redacted unless an extension.
+NUMBER_FIELDS = {
+    "number",
+    "called_party",
+    "fwdu_number",
+    "fwdb_number",
+    "trunk_did",
+    "queue_overflow_number",
+    "subaddress",
+    "teleworker",
+}
 # Personal fields: redacted when set. A call's tag and account code (fields of a Call only) say who or what the
 # call is about; email is the user's or queue's address.
 PERSONAL_FIELDS = {"email", "tag", "account_code"}

@@ -29,6 +29,8 @@ def _party(data: dict[str, Any]) -> str:
     name = data.get("other_party_name")
     if number and name:
         return f"{name} ({number})"
+    if not number and data.get("other_party_withheld"):
+        return f"{name} (number withheld)" if name else "a withheld number"
     return name or number or "an unknown party"
 
 
@@ -40,9 +42,10 @@ def _duration(seconds: float) -> str:
 def describe_call(data: dict[str, Any]) -> str:
     """Describe an ipoffice_call event in words."""
     template = MESSAGES.get(data.get("type", ""), "call with {party}: {type}")
-    return template.format(
+    text = template.format(
         party=_party(data), duration=_duration(float(data.get("duration") or 0)), type=data.get("type")
     )
+    return f"emergency call: {text}" if data.get("emergency") else text
 
 
 @callback

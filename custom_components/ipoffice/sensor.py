@@ -45,11 +45,33 @@ def _other_party(user: User) -> Party | None:
     return call.other_party if call is not None else None
 
 
+WITHHELD = "Withheld"  # the other party's number when its caller withheld it
+
+
+def _other_party_number(user: User) -> str | None:
+    party = _other_party(user)
+    if party is None:
+        return None
+    return party.number or (WITHHELD if party.withheld else None)
+
+
+def _withheld(user: User) -> bool:
+    party = _other_party(user)
+    return party is not None and party.withheld
+
+
+def _did(user: User) -> str | None:
+    """The number the current call was dialled in on (a trunk call to one of the office's numbers)."""
+    call = current_call(user)
+    return (call.trunk_did or None) if call is not None else None
+
+
 @dataclass(frozen=True, kw_only=True)
 class UserSensorDescription(SensorEntityDescription):
     """A sensor of a user."""
 
     value_fn: Callable[[User], StateType]
+    attributes_fn: Callable[[User], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +106,7 @@ USER_SENSORS: tuple[UserSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=PHONE_STATES,
         value_fn=lambda user: user.phone_state.name.lower(),
+        attributes_fn=lambda user: {"did": _did(user)},
     ),
     UserSensorDescription(
         key="active_calls",
@@ -94,7 +117,8 @@ USER_SENSORS: tuple[UserSensorDescription, ...] = (
     UserSensorDescription(
         key="other_party_number",
         translation_key="other_party_number",
-        value_fn=lambda user: (party.number or None) if (party := _other_party(user)) else None,
+        value_fn=_other_party_number,
+        attributes_fn=lambda user: {"withheld": _withheld(user), "did": _did(user)},
     ),
     UserSensorDescription(
         key="other_party_name",
@@ -210,6 +234,12 @@ class IPOfficeUserSensor(IPOfficeUserEntity, SensorEntity):
     def native_value(self) -> StateType:
         """The state, read from the user's model."""
         return self.entity_description.value_fn(self.user)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """What the sensor tells beside its state (of the user's current call), when it has any."""
+        attributes_fn = self.entity_description.attributes_fn
+        return None if attributes_fn is None else attributes_fn(self.user)
 
     def _shown_value(self) -> Any:
         """The native value: the formatted state follows from it and costs more to compute."""

@@ -116,6 +116,8 @@ def _target(minimum: int) -> vol.All[Any]:
 
 TARGET: Final = _target(1)
 EXTENSION: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
+# A user's login code (hot desking): digits, as IP Office's login codes are; the message never repeats it.
+LOGIN_CODE: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
 ENABLED: Final = {vol.Required("enabled"): cv.boolean}
 DESTINATION_MAX: Final = TRANSFER_TARGET_MAX
 
@@ -353,14 +355,22 @@ def _complete_conference(ctx: Context) -> Awaitable[None]:
 
 
 def _hot_desk_login(ctx: Context) -> Awaitable[None]:
-    """Log the user in at ``extension``: not at a phone of a user the entry does not expose (that user is logged
-    off it)."""
-    extn: str = ctx.data["extension"]
+    """Log the user in at ``extension``, with its login code and as a teleworker when given: not at a phone of a
+    user the entry does not expose (that user is logged off it)."""
+    data = ctx.data
+    extn: str = data["extension"]
     coordinator = ctx.owner.coordinator
     line = coordinator.line_of(extn)
     if line is not None and line.guid != ctx.guid and not coordinator.line_exposed(line):
         raise _invalid(translation_key="extension_not_exposed", extension=extn)
-    return ctx.client.login_extension(ctx.guid, extn)
+    return ctx.client.login_extension(
+        ctx.guid,
+        extn,
+        password=data.get("password"),
+        teleworker_number=data.get("teleworker_number"),
+        hold_line_open=data.get("hold_line_open", False),
+        test_connection=data.get("test_connection", 0),
+    )
 
 
 async def _make_call(ctx: Context) -> int:
@@ -589,7 +599,13 @@ ACTIONS: Final[tuple[Action, ...]] = (
     Action(
         "hot_desk_login",
         _hot_desk_login,
-        {vol.Required("extension"): EXTENSION},
+        {
+            vol.Required("extension"): EXTENSION,
+            vol.Optional("password"): LOGIN_CODE,
+            vol.Optional("teleworker_number"): TARGET,
+            vol.Optional("hold_line_open"): cv.boolean,
+            vol.Optional("test_connection"): _count(),
+        },
     ),
     Action(
         "set_voicemail_counts",

@@ -46,6 +46,27 @@ USER_SWITCHES: tuple[UserSwitchDescription, ...] = (
         set_fn=lambda client, user, on: client.set_forward_unconditional(user, on),
     ),
     UserSwitchDescription(
+        key="forward_busy",
+        translation_key="forward_busy",
+        feature=UserFeature.SHORTCODE,  # short codes 2 and 3
+        value_fn=lambda user: user.fwdb,
+        set_fn=lambda client, user, on: client.set_forward_busy(user, on),
+    ),
+    UserSwitchDescription(
+        key="forward_no_answer",
+        translation_key="forward_no_answer",
+        feature=UserFeature.SHORTCODE,  # short codes 4 and 5
+        value_fn=lambda user: user.fwdna,
+        set_fn=lambda client, user, on: client.set_forward_no_answer(user, on),
+    ),
+    UserSwitchDescription(
+        key="forward_to_voicemail",
+        translation_key="forward_to_voicemail",
+        feature=UserFeature.FWDU,
+        value_fn=lambda user: user.fwd_to_voicemail,
+        set_fn=lambda client, user, on: client.set_forward_unconditional(user, user.fwdu, to_voicemail=on),
+    ),
+    UserSwitchDescription(
         key="mobile_twinning",
         translation_key="mobile_twinning",
         feature=UserFeature.EC500,

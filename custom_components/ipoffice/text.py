@@ -1,4 +1,4 @@
-"""Texts of the Avaya IP Office integration: forwarding destination and absence text of a user."""
+"""Texts of the Avaya IP Office integration: forwarding destinations and absence text of a user."""
 
 from __future__ import annotations
 
@@ -43,6 +43,15 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         native_max=TRANSFER_TARGET_MAX,  # a dial string, limited as the client limits it (and transfer targets)
         value_fn=lambda user: user.fwdu_number,
         set_fn=lambda client, user, number: client.set_forward_unconditional(user, user.fwdu, number=number),
+    ),
+    UserTextDescription(
+        key="forward_busy_destination",
+        translation_key="forward_busy_destination",
+        entity_category=EntityCategory.CONFIG,
+        feature=UserFeature.SHORTCODE,  # short code 114
+        native_max=TRANSFER_TARGET_MAX,
+        value_fn=lambda user: user.fwdb_number,
+        set_fn=lambda client, user, number: client.set_forward_busy(user, user.fwdb, number=number),
     ),
     UserTextDescription(
         key="absence_text",

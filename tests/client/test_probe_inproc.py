@@ -46,12 +46,13 @@ async def test_run_streams_call_events_over_a_pinned_certificate(
     out = Output(capsys)
     task = asyncio.create_task(probe.run(args, PASSWORD, None))
     await wait_for(lambda: any(r["type"] == "ready" for r in out.read()), message="probe ready")
-    call = sim.incoming_call(to="2002", caller="01707999888")
+    call = sim.incoming_call(to="2002", caller="01707999888", did="01707555100")
     await settle(sim)
     sim.hangup(call, by="caller")
     await wait_for(lambda: bool(out.calls("ended")), message="ended event")
     ended = out.calls("ended")[0]
-    assert ended["other_party"]["number"] == "01707999888"
+    assert ended["other_party"] == {"number": "01707999888", "name": "", "withheld": False}
+    assert (ended["did"], ended["emergency"], len(ended["ucid"])) == ("01707555100", False, 16)
     assert ended["previous_state"] == "RINGING"
     assert ended["reason"] == 16
     assert "reconciled" not in ended

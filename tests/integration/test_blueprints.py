@@ -65,6 +65,10 @@ async def test_incoming_call_notify(hass: HomeAssistant, sim: Simulator, init_in
     assert data["title"] == "Incoming call"
     assert data["message"] == "Avaya Test trunk (01707123456) is calling Bob Jones."
     assert data["data"]["call_id"] == call.callid(BOB)
+    sim.hangup(call, by="caller")
+    sim.incoming_call(to=BOB, caller="01707123456", withheld=True)
+    await settle(hass, sim)
+    assert sent[-1].data["message"] == "Unknown caller (withheld) is calling Bob Jones."
 
 
 async def until(condition: Callable[[], bool]) -> None:

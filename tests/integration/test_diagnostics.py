@@ -19,7 +19,7 @@ from syrupy.filters import props
 from custom_components.ipoffice.const import DOMAIN
 from custom_components.ipoffice.diagnostics import _redact_numbers
 from custom_components.ipoffice.mtcti3 import CallState, Subsystem
-from custom_components.ipoffice.mtcti3.models import Call, ConferenceMember, Party, User
+from custom_components.ipoffice.mtcti3.models import Call, ConferenceMember, EndDevice, Party, User
 from simulator import Simulator
 
 from .conftest import SYSTEM_ID, guid_of, settle
@@ -102,7 +102,7 @@ async def test_device_diagnostics(
 async def test_redaction_of_every_party() -> None:
     """Every party of a call (original called, conference members, targets) loses its name and its number unless
     that is an extension; the owner's own names stay."""
-    public = Party(number=CALLER, name=CALLER_NAME, nametype=1)
+    public = Party(number=CALLER, name=CALLER_NAME, nametype=1, subaddress="4711")
     colleague = Party(number="2002", name="Bob Jones")
     call = Call(
         call_id=7,
@@ -117,21 +117,32 @@ async def test_redaction_of_every_party() -> None:
         account_code=ACCOUNT_CODE,
         queue_name="Sales",
         trunk_did="01707000000",
-        conference_members=(ConferenceMember(lref=1, party=public), ConferenceMember(lref=2, party=colleague)),
+        conference_members=(
+            ConferenceMember(lref=1, party=public, called_party=CALLER),
+            ConferenceMember(lref=2, party=colleague, called_party="2002"),
+        ),
         targets=(public, Party(number="2003", name="")),
+        queue_overflow_number="2502",
+        remote_device=EndDevice(device_class=1, teleworker="07700900222"),
+        local_devices=(EndDevice(device_class=1, teleworker="2001"),),
     )
     user = User(guid="A" * 32, extn=ALICE, name="Alice Smith", fullname="Alice Smith", calls={7: call})
-    result = _redact_numbers(dataclasses.asdict(user), {ALICE, "2002", "2003"})
-    redacted_public = {"number": REDACTED, "name": REDACTED, "nametype": 1}
-    redacted_colleague = {"number": "2002", "name": REDACTED, "nametype": 0}
+    result = _redact_numbers(dataclasses.asdict(user), {ALICE, "2002", "2003", "2502"})
+    unset = {"withheld": False, "diversion_reason": 0, "number_type": 0, "subaddress": ""}
+    redacted_public = {**unset, "number": REDACTED, "name": REDACTED, "nametype": 1, "subaddress": REDACTED}
+    redacted_colleague = {**unset, "number": "2002", "name": REDACTED, "nametype": 0}
     seen = result["calls"][7]
     assert seen["calling_party"] == redacted_public
     assert seen["connected_party"] == redacted_colleague
-    assert seen["original_called_party"] == {"number": REDACTED, "name": REDACTED, "nametype": 0}
+    assert seen["original_called_party"] == {**unset, "number": REDACTED, "name": REDACTED, "nametype": 0}
     assert [member["party"] for member in seen["conference_members"]] == [redacted_public, redacted_colleague]
-    assert seen["targets"] == [redacted_public, {"number": "2003", "name": "", "nametype": 0}]
+    assert [member["called_party"] for member in seen["conference_members"]] == [REDACTED, "2002"]
+    assert seen["targets"] == [redacted_public, {**unset, "number": "2003", "name": "", "nametype": 0}]
+    assert seen["queue_overflow_number"] == "2502"  # a queue's extension
+    assert seen["remote_device"]["teleworker"] == REDACTED
+    assert seen["local_devices"][0]["teleworker"] == ALICE
     assert (seen["tag"], seen["account_code"], seen["called_party"], seen["trunk_did"]) == (REDACTED,) * 4
     assert seen["queue_name"] == "Sales"
     assert (result["extn"], result["name"], result["fullname"]) == (ALICE, "Alice Smith", "Alice Smith")
-    for secret in (CALLER, CALLER_NAME, TAG, ACCOUNT_CODE, "Reception Desk", "Bob Jones", "01707"):
+    for secret in (CALLER, CALLER_NAME, TAG, ACCOUNT_CODE, "Reception Desk", "Bob Jones", "01707", "4711", "07700"):
         assert secret not in str(result)

@@ -143,6 +143,51 @@ async def test_user_switches(hass: HomeAssistant, sim: Simulator, init_integrati
     assert hass.states.get(twinning).state == STATE_OFF
 
 
+async def test_forwarding_shown_and_set(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
+    """Forwarding on busy (with its destination), on no answer, to voicemail and of hunt group calls show as IP
+    Office has them, follow changes made there, and the switches and the text change them on the IP Office."""
+    carol, henry, jack = (guid_of(sim, extn) for extn in ("2003", "2008", "2013"))
+    busy = entity_id(hass, "switch", f"{carol}_forward_busy")
+    no_answer = entity_id(hass, "switch", f"{carol}_forward_no_answer")
+    busy_to = entity_id(hass, "text", f"{carol}_forward_busy_destination")
+    to_voicemail = entity_id(hass, "switch", f"{jack}_forward_to_voicemail")
+    hunt_group = entity_id(hass, "binary_sensor", f"{henry}_forward_hunt_group")
+    assert [hass.states.get(entity).state for entity in (busy, no_answer, busy_to, to_voicemail, hunt_group)] == [
+        STATE_ON,
+        STATE_ON,
+        "2001",
+        STATE_ON,
+        STATE_ON,
+    ]
+    assert hass.states.get(entity_id(hass, "binary_sensor", f"{carol}_forward_hunt_group")).state == STATE_OFF
+
+    await hass.services.async_call("switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: busy}, blocking=True)
+    await hass.services.async_call("switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: no_answer}, blocking=True)
+    await hass.services.async_call(
+        "text", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: busy_to, ATTR_VALUE: "2002"}, blocking=True
+    )
+    await hass.services.async_call("switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: to_voicemail}, blocking=True)
+    await settle(hass, sim)
+    user = sim.model.user("2003")
+    assert (user.fwdb, user.fwdna, user.fwdbnumber) == (False, False, "2002")
+    assert sim.model.user("2013").fwdtovm is False
+    assert [hass.states.get(entity).state for entity in (busy, no_answer, busy_to, to_voicemail)] == [
+        STATE_OFF,
+        STATE_OFF,
+        "2002",
+        STATE_OFF,
+    ]
+    await hass.services.async_call("switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: busy}, blocking=True)
+    await settle(hass, sim)
+    assert sim.model.user("2003").fwdb
+
+    sim.update_user("2008", fwdhg=False)
+    sim.update_user("2003", fwdna=True)
+    await settle(hass, sim)
+    assert hass.states.get(hunt_group).state == STATE_OFF
+    assert hass.states.get(no_answer).state == STATE_ON
+
+
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_texts(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """The forwarding destination and the absence text are changed on the IP Office."""
@@ -277,7 +322,7 @@ async def test_unavailable_when_user_gone(
 
 # What a user finds enabled without touching the entity settings (docs/entities.md, "Enabled by default").
 ENABLED_BY_DEFAULT = {
-    "system": {"connectivity", "active_calls", "parked_calls"},
+    "system": {"connectivity", "active_calls", "parked_calls", "emergency_call"},
     "user": {"phone_state", "do_not_disturb", "call"},
     "queue": {"calls_waiting", "service_mode", "call"},
 }
@@ -344,7 +389,7 @@ async def test_large_site_gets_every_user(hass: HomeAssistant, caplog: pytest.Lo
     """800 users and 40 queues: every user and queue gets its core entities enabled, far below Home Assistant's cap;
     the others exist, disabled.
 
-    With every entity enabled (about 15 per user) this site would pass the 10,000 enabled entities Home Assistant
+    With every entity enabled (about 20 per user) this site would pass the 10,000 enabled entities Home Assistant
     allows per config entry, and Home Assistant would refuse the entities past the 10,000th.
     """
     simulator = Simulator(
@@ -363,7 +408,7 @@ async def test_large_site_gets_every_user(hass: HomeAssistant, caplog: pytest.Lo
             # a user without the DND feature has no DND switch; the scenario lets every user change it
             assert keys == ENABLED_BY_DEFAULT[kind], device
         total = sum(len(keys) for keys in enabled.values())
-        assert total == 3 + 800 * 3 + 40 * 3
+        assert total == 4 + 800 * 3 + 40 * 3
         assert all(
             state.state != STATE_UNAVAILABLE
             for state in hass.states.async_all()

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import probatio as vol
 import pytest
 from homeassistant.core import Context, HomeAssistant, ServiceResponse
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser, async_capture_events
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_device
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipoffice.const import DOMAIN, EVENT_CALL
 from custom_components.ipoffice.mtcti3 import AbsenceMessage, Call, CallState, IPOfficeClient, ServiceMode
@@ -18,6 +22,7 @@ from .conftest import entity_id, guid_of, settle
 
 BOB = "2002"
 CAROL = "2003"
+KAREN = "2011"  # logged out
 SALES = "2501"
 
 
@@ -457,6 +462,55 @@ async def test_schema_refusals(
     """Lengths and character sets of the spec are checked before anything is sent."""
     with pytest.raises(Exception, match=r"must be|length|value|not a valid|range|allowed"):
         await act(hass, sim, action, BOB, **data)
+
+
+async def test_hot_desk_login_with_a_login_code(
+    hass: HomeAssistant,
+    sim: Simulator,
+    init_integration: MockConfigEntry,
+    hass_client: ClientSessionGenerator,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Karen, whose login code IP Office asks for, is logged in with it and refused without; as a teleworker her
+    calls ring her teleworker number. The code is in no log line of the integration (its trace included), error or
+    diagnostics. (Home Assistant itself logs the data of an action it refuses, at debug level.)"""
+    code = "80917266"
+    caplog.set_level(logging.DEBUG, logger="custom_components.ipoffice")
+    sim.model.user(KAREN).login_code = code
+    karen = client_of(init_integration).users[guid_of(sim, KAREN)]
+    with pytest.raises(HomeAssistantError) as err:
+        await act(hass, sim, "hot_desk_login", KAREN, extension=KAREN, password="1234")
+    assert err.value.translation_placeholders is not None
+    assert err.value.translation_placeholders["name"] == "MTCTISESS_NOTALLOWED"
+    assert karen.logged_off
+    with pytest.raises(vol.Invalid) as invalid:
+        await act(hass, sim, "hot_desk_login", KAREN, extension=KAREN, password=f"{code}x")
+    assert code not in str(invalid.value)
+    with pytest.raises(ServiceValidationError) as refused_err:
+        await act(hass, sim, "hot_desk_login", KAREN, extension=KAREN, hold_line_open=True)
+    assert refused_err.value.translation_placeholders == {
+        "field": "teleworker_number",
+        "limit": "given with hold_line_open or test_connection",
+    }
+    await act(
+        hass,
+        sim,
+        "hot_desk_login",
+        KAREN,
+        extension=KAREN,
+        password=code,
+        teleworker_number="07700900222",
+        hold_line_open=True,
+    )
+    assert (karen.logged_off, karen.logged_in_extn) == (False, KAREN)
+    assert sim.model.user(KAREN).teleworker == "07700900222"
+    device = dr.async_get(hass).async_get(device_of(hass, sim, KAREN))
+    assert device is not None
+    diagnostics = await get_diagnostics_for_device(hass, hass_client, init_integration, device)
+    assert code not in str(diagnostics)
+    ours = [record for record in caplog.records if record.name.startswith("custom_components.ipoffice")]
+    assert any('password: "***"' in record.getMessage() for record in ours)
+    assert not any(code in record.getMessage() for record in ours)
 
 
 async def test_ip_office_errors(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:

@@ -415,3 +415,30 @@ async def test_call_control_needs_ccflags(client: Client, sim: Simulator, sid_ki
     else:
         await client.subscribe(1, queue=pb.SubscribeQueue(name="Sales", ccflags=0))
     assert await client.callfn(1, 1, "DropCall") == 3
+
+
+async def test_call_details_on_the_wire(client: Client, sim: Simulator) -> None:
+    """A withheld trunk caller carries no number; a call to an emergency number says so; every call has a UCID;
+    the devices at each end come with ccflags 0x02 only; a call that forwarding sent on names why."""
+    await sub_user(client, sim, "2002", 1)
+    guid = sim.model.user("2003").guid
+    assert (await client.subscribe(2, user=pb.SubscribeUser(guid=guid, ccflags=CC & ~0x02))).result == 0
+    await client.notify(2, "user")
+    sim.incoming_call(to="2002", caller="0123", caller_name="Caller", withheld=True)
+    ringing = (await cc(client, 1)).callinfo[0]
+    assert (ringing.callingparty.withheld, ringing.callingparty.number) == (True, "")
+    assert ringing.callingparty.name == "Caller"
+    assert len(ringing.ucid.ucid) == 8
+    assert not ringing.calldata.emergency
+    (local,) = ringing.localinfo
+    assert (local.deviceclass, local.gcid) == (1, ringing.gcid)
+    assert not ringing.HasField("remoteinfo")  # a trunk caller
+    sim.outgoing_call(from_="2003", to="112")
+    emergency = (await cc(client, 2)).callinfo[0]
+    assert emergency.calldata.emergency
+    assert not emergency.localinfo  # not asked for
+    sim.update_user("2006", fwdu=True, fwdunumber="2002")
+    call = sim.internal_call(from_="2001", to="2006")
+    forwarded = next(info for info in (await cc(client, 1)).callinfo if info.callid == call.callid("2002"))
+    assert (forwarded.originalcalledparty.number, forwarded.originalcalledparty.diversionreason) == ("2006", 15)
+    assert forwarded.remoteinfo.deviceclass == 1  # Alice's phone

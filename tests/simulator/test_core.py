@@ -255,6 +255,15 @@ async def test_user_config_commands(client: Client, sim: Simulator) -> None:
     assert not (await update(shortcodedata=[sc(code=167)])).ec500
     logged = await update(loginextn=pb.UpdateUserLoginExtn(extn="2099"))
     assert logged.loggedinextn == "2099"
+    sim.model.user("2002").login_code = "4711"
+    wrong = await client.cmd(60, user=pb.UpdateUser(loginextn=pb.UpdateUserLoginExtn(extn="2002", password="1")))
+    assert wrong.result == 9  # MTCTISESS_NOTALLOWED
+    teleworker = pb.TeleworkerConnection(number="07700900222", holdlineopen=True)
+    login = pb.UpdateUserLoginExtn(extn="2002", password="4711", teleworkerconnection=teleworker)
+    assert (await update(loginextn=login)).loggedinextn == "2002"
+    assert sim.model.user("2002").teleworker == "07700900222"
+    assert (await update(loginextn=pb.UpdateUserLoginExtn())).loggedoff
+    assert sim.model.user("2002").teleworker == ""
     app = await update(app=pb.UpdateUserApp(value="In a meeting", makelive=True))
     assert app.app == "In a meeting"
     assert not app.noapphandler
@@ -342,5 +351,6 @@ async def test_generated_scenario_and_loader(tmp_path: Any) -> None:
         "system: {name: T}\nusers:\n  - {extn: 100, name: A}\nqueues:\n  - {extn: 500, name: Q, members: [100]}\n"
     )
     small = load_scenario(path)
+    assert small.emergency_numbers == ["999", "112", "911"]  # the default
     assert small.users[0].extn == "100"
     assert small.queues[0].members[0].extn == "100"

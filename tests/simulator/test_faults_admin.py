@@ -134,6 +134,13 @@ async def test_admin_interface(socket_enabled: None) -> None:
                 assert response.status == 200
             async with http.post(f"{base}/calls/{call['gcid']}/hangup", json={}) as response:
                 assert (await response.json())["ended"]
+            withheld = {"to": "2002", "caller": "0123", "did": "01707555100", "withheld": True}
+            async with http.post(f"{base}/calls/incoming", json=withheld) as response:
+                call = await response.json()
+            sim_call = sim.model.find_call(call["gcid"])
+            assert (sim_call.a.withheld, sim_call.trunk) == (True, (pb.TrunkInfo.TrunkType.TrunkSIP, "01707555100"))
+            async with http.post(f"{base}/calls/outgoing", json={"from": "2003", "to": "999"}) as response:
+                assert sim.model.find_call((await response.json())["gcid"]).emergency
             async with http.patch(f"{base}/users/2001", json={"dnd": True}) as response:
                 assert response.status == 200
             assert sim.model.user("2001").dnd

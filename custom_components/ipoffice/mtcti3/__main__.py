@@ -68,8 +68,10 @@ def _emit(record: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _party(party: Party | None) -> dict[str, str] | None:
-    return None if party is None else {"number": party.number, "name": party.name}
+def _party(party: Party | None) -> dict[str, Any] | None:
+    if party is None:
+        return None
+    return {"number": party.number, "name": party.name, "withheld": party.withheld}
 
 
 def _call(call: Call) -> dict[str, Any]:
@@ -81,7 +83,10 @@ def _call(call: Call) -> dict[str, Any]:
         "direction": call.direction.name,
         "other_party": _party(call.other_party),
         "called_party": call.called_party,
+        "did": call.trunk_did,
+        "emergency": call.emergency,
         "gcid": call.gcid,
+        "ucid": call.ucid,
         "reference_id": call.reference_id,
         "park_slot": call.park_slot,
         "tag": call.tag,

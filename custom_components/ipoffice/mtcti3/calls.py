@@ -21,6 +21,7 @@ from .models import (
     CallEvent,
     CallEventType,
     ConferenceMember,
+    EndDevice,
     Party,
     new_call_event,
     new_party,
@@ -40,8 +41,8 @@ ANSWERED_ELSEWHERE: Final = 26
 spec's reasons are Q.850 causes: "16 = Normal"). Such a call is not missed."""
 
 
-_PARTY_FIELDS: Final = attrgetter("number", "name", "nametype")
-_PARTIES: Final[dict[tuple[str, str, int], Party]] = {}
+_PARTY_FIELDS: Final = attrgetter("number", "name", "nametype", "withheld", "diversionreason", "numbertype", "subaddr")
+_PARTIES: Final[dict[tuple[str, str, int, bool, int, int, str], Party]] = {}
 _PARTIES_MAX: Final = 4096
 
 
@@ -97,9 +98,27 @@ def _members(info: pb.CallInfo) -> tuple[ConferenceMember, ...]:
             party=_party(member.connectedparty),
             state=_STATES.get(member.state, CallState.UNKNOWN),
             mute=member.mute,
+            direction=_DIRECTIONS.get(member.direction, CallDirection.UNDEFINED),
+            active_held=member.activeheld,
+            called_party=member.calledparty,
+            failed_cause=_CAUSES.get(member.failedcause, FailedCause.UNSPECIFIED),
         )
         for member in info.conferencemember
     )
+
+
+def _device(end: pb.EndInfo) -> EndDevice:
+    return EndDevice(
+        gcid=_gcid(end.gcid),
+        device_class=end.deviceclass,
+        device_type=end.devicetype,
+        device_instance=end.deviceinstance,
+        teleworker=end.teleworker,
+    )
+
+
+def _call_data(info: pb.CallInfo, name: str) -> bool:
+    return bool(getattr(info.calldata, name)) if info.HasField("calldata") else False
 
 
 def _targets(info: pb.CallInfo) -> tuple[Party, ...]:
@@ -122,11 +141,19 @@ _DETAILS: Final[CallDetails] = MappingProxyType(
         "recording_paused": lambda info: info.recordingpaused,
         "park_slot": lambda info: info.parkslot,
         "page_call": lambda info: info.pagecall,
-        "privacy": lambda info: info.calldata.privacy if info.HasField("calldata") else False,
+        "privacy": lambda info: _call_data(info, "privacy"),
         "language": lambda info: info.calldata.language if info.HasField("calldata") else "",
+        "emergency": lambda info: _call_data(info, "emergency"),
+        "secure": lambda info: _call_data(info, "secure"),
+        "remote_privacy": lambda info: _call_data(info, "rprivacy"),
         "queue_number": lambda info: info.queueinfo.number if info.HasField("queueinfo") else "",
         "queue_priority": lambda info: info.queueinfo.priority if info.HasField("queueinfo") else 0,
+        "queue_overflow_number": lambda info: info.queueinfo.overflow_number if info.HasField("queueinfo") else "",
+        "queue_overflow_name": lambda info: info.queueinfo.overflow_name if info.HasField("queueinfo") else "",
         "trunk_did": lambda info: info.trunkinfo.did if info.HasField("trunkinfo") else "",
+        "ucid": lambda info: info.ucid.ucid.hex().upper() if info.HasField("ucid") else "",
+        "remote_device": lambda info: _device(info.remoteinfo) if info.HasField("remoteinfo") else None,
+        "local_devices": lambda info: tuple(_device(end) for end in info.localinfo),
         "conference_members": _members,
         "targets": _targets,
     }

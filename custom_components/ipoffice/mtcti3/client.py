@@ -1400,14 +1400,25 @@ class IPOfficeClient:
             user, UserFeature.SHORTCODE, lambda update: cmd.add_short_code(update, ShortCode.SET_MAILBOX, value)
         )
 
-    async def login_extension(self, user: User | str, extn: str) -> None:
-        """Hot-desk the user to extension ``extn``."""
+    async def login_extension(
+        self,
+        user: User | str,
+        extn: str,
+        *,
+        password: str | None = None,
+        teleworker_number: str | None = None,
+        hold_line_open: bool = False,
+        test_connection: int = 0,
+    ) -> None:
+        """Hot-desk the user to extension ``extn``, with the user's login code (``password``) where it has one.
+
+        ``teleworker_number``: log in as a teleworker, whose phone IP Office calls at that number (with
+        ``hold_line_open``: keeps the line to it open between calls; ``test_connection`` as IP Office takes it). The
+        password is never part of an error or the trace.
+        """
         cmd.check_length("extn", extn, 1, cmd.EXTN_MAX)
-
-        def fill(update: pb.UpdateUser) -> None:
-            update.loginextn.extn = extn
-
-        await self._user_command(user, UserFeature.LOGIN, fill)
+        login = cmd.login_extension(extn, password, teleworker_number, hold_line_open, test_connection)
+        await self._user_command(user, UserFeature.LOGIN, lambda update: update.loginextn.CopyFrom(login))
 
     async def set_app_presence(self, user: User | str, text: str) -> None:
         """Set the application presence string (at most 34 characters)."""

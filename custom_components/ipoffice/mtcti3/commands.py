@@ -33,6 +33,7 @@ from .proto import ipo_mtcti3_pb2 as pb
 
 INT32_MAX: Final = 0x7FFFFFFF
 EXTN_MAX: Final = 31  # not a spec limit: a dial-plan number; long enough for any IP Office extension
+LOGIN_PASSWORD_MAX: Final = 31  # not a spec limit: IP Office's login codes have up to 31 digits
 SHORT_CODE_VALUE_MAX: Final = 127  # not a spec limit: keeps a runaway string off the wire
 MAKE_CALL_TARGET_MAX: Final = TRANSFER_TARGET_MAX  # the spec's limit of every other dialled string
 
@@ -172,6 +173,27 @@ def add_short_code(update: pb.UpdateUser, code: int, value: str = "") -> None:
     entry.code = code
     if value:
         entry.val = value
+
+
+def login_extension(
+    extn: str, password: str | None, teleworker_number: str | None, hold_line_open: bool, test_connection: int
+) -> pb.UpdateUserLoginExtn:
+    """The UpdateUserLoginExtn of a hot-desk login, checked (an error names the password, never its value)."""
+    login = pb.UpdateUserLoginExtn(extn=extn)
+    if password is not None:
+        if not isinstance(password, str) or len(password) > LOGIN_PASSWORD_MAX:
+            raise CommandValidationError("password", f"a string of 0 to {LOGIN_PASSWORD_MAX} characters")
+        login.password = password
+    if teleworker_number is not None:
+        check_length("teleworker_number", teleworker_number, 1, TRANSFER_TARGET_MAX)
+        check_count("test_connection", test_connection)
+        connection = login.teleworkerconnection
+        connection.number = teleworker_number
+        connection.holdlineopen = bool(hold_line_open)
+        connection.testconnection = test_connection
+    elif hold_line_open or test_connection:
+        raise CommandValidationError("teleworker_number", "given with hold_line_open or test_connection")
+    return login
 
 
 def forward_busy(update: pb.UpdateUser, on: bool, number: str | None) -> None:

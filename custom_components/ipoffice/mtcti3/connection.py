@@ -105,8 +105,8 @@ def trace(direction: str, message: pb.Message, peer: str = "") -> None:
     Each line carries ``t=`` seconds since the first traced message, ``+`` the seconds since the previous one, the
     direction, the IP Office (``host:port``: a resilient pair has two connections) and the subscription
     (SysMonitor's view). Only messages are traced, never the websocket handshake
-    that carries the Authorization header; authorization codes and MeetMe PINs show as ``***``, guids and gcids in
-    hex.
+    that carries the Authorization header; authorization codes, hot-desk login codes and MeetMe PINs show as
+    ``***``, guids, gcids and UCIDs in hex.
     """
     if _TRACE.isEnabledFor(logging.DEBUG):
         now = time.monotonic()
@@ -126,15 +126,16 @@ def trace(direction: str, message: pb.Message, peer: str = "") -> None:
 
 
 REDACTED: Final = "***"
-_HEX_FIELDS: Final = ("guid", "gcid")
+_HEX_FIELDS: Final = ("guid", "gcid", "ucid")
 _SET_AUTH_CODE: Final = pb.CallFunction.Action.Value("SetAuthCode")
 _PIN: Final = re.compile(r"MODEFROMPIN\((?!\*\*\*\))[^)]*\)")
 _PIN_REDACTED: Final = f"MODEFROMPIN({REDACTED})"
 
 
 def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
-    """The trace text of one (sub)message when it differs from protobuf's: authorization codes redacted, guids and
-    gcids in hex. None: protobuf's own text. The message itself is never changed (a copy is formatted)."""
+    """The trace text of one (sub)message when it differs from protobuf's: authorization and login codes redacted,
+    guids, gcids and UCIDs in hex. None: protobuf's own text. The message itself is never changed (a copy is
+    formatted)."""
     descriptor = message.DESCRIPTOR
     redact = ""  # the field to show as ``redacted``
     redacted = REDACTED
@@ -142,6 +143,8 @@ def _trace_format(message: Any, _indent: int, _as_one_line: bool) -> str | None:
         redact = "authcode"
     elif descriptor.name == "CallFunction" and message.action == _SET_AUTH_CODE and message.arg1 not in ("", REDACTED):
         redact = "arg1"
+    elif descriptor.name == "UpdateUserLoginExtn" and message.password not in ("", REDACTED):
+        redact = "password"  # a hot-desk login code
     elif descriptor.name == "CallFunction" and (pinned := _PIN.sub(_PIN_REDACTED, message.arg1)) != message.arg1:
         redact, redacted = "arg1", pinned  # a MeetMe conference's PIN ("/type/destination;MODEFROMPIN(pin)")
     hexed = [

@@ -49,7 +49,9 @@ class QueueFlag(IntFlag):
 
 
 DEFAULT_USER_FLAGS: Final = UserFlag.MAILBOX | UserFlag.FWD | UserFlag.APP | UserFlag.ABSENCE
-DEFAULT_USER_CCFLAGS: Final = 0xD9  # the spec's 0x99 for regular applications, and queue info (a call's queue name)
+# The spec's 0x99 for regular applications, and queue info (a call's queue and its overflow), trunk detail (the
+# number dialled in) and the devices at each end (which device answered).
+DEFAULT_USER_CCFLAGS: Final = 0xFB
 DEFAULT_QUEUE_FLAGS: Final = QueueFlag.MAILBOX | QueueFlag.MEMBERS
 DEFAULT_QUEUE_CCFLAGS: Final = 0xFD  # everything but local/remote devices, so queue calls carry targets and trunk
 

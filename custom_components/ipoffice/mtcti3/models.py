@@ -31,11 +31,20 @@ from .const import (
 
 @dataclass(slots=True, frozen=True)
 class Party:
-    """One end of a call (PartyInfo)."""
+    """One end of a call (PartyInfo).
+
+    ``withheld``: the party withheld its number (its ``number`` is then usually empty). ``diversion_reason``: why
+    the call was diverted to or from this party, as IP Office codes it (0: not said). ``number_type`` and
+    ``subaddress`` as IP Office sends them.
+    """
 
     number: str = ""
     name: str = ""
     nametype: int = 0
+    withheld: bool = False
+    diversion_reason: int = 0
+    number_type: int = 0
+    subaddress: str = ""
 
 
 @dataclass(slots=True, frozen=True)
@@ -91,12 +100,30 @@ class LineEntry:
 
 @dataclass(slots=True, frozen=True)
 class ConferenceMember:
-    """Another party in a conference."""
+    """Another party in a conference (ConferenceMember): ``lref`` names it to conference member commands, ``party``
+    is its connected party, ``called_party`` the number it was called on."""
 
     lref: int
     party: Party
     state: CallState = CallState.UNKNOWN
     mute: bool = False
+    direction: CallDirection = CallDirection.UNDEFINED
+    active_held: bool = False
+    called_party: str = ""
+    failed_cause: FailedCause = FailedCause.UNSET
+
+
+@dataclass(slots=True, frozen=True)
+class EndDevice:
+    """The device at one end of a call (EndInfo): the far end's (``Call.remote_device``) or one of the owner's own
+    devices the call is on (``Call.local_devices``), in IP Office's codes. ``teleworker``: the number a teleworker
+    device is reached at."""
+
+    gcid: str = ""  # upper-case hex
+    device_class: int = 0
+    device_type: int = 0
+    device_instance: int = 0
+    teleworker: str = ""
 
 
 CallDetails = Mapping[str, Callable[[Any], Any]]
@@ -148,7 +175,15 @@ class Call(_CallSource):
     queue_number: str = ""
     queue_name: str = ""
     queue_priority: int = 0
-    trunk_did: str = ""
+    queue_overflow_number: str = ""  # the queue a queue call overflowed (or was passed) to
+    queue_overflow_name: str = ""
+    trunk_did: str = ""  # the number dialled in (TrunkInfo.did), on trunk calls
+    emergency: bool = False  # an emergency call (CallData.emergency)
+    secure: bool = False  # CallData.secure
+    remote_privacy: bool = False  # CallData.rprivacy: the far end asked for privacy
+    ucid: str = ""  # the universal call id (UCID), upper-case hex
+    remote_device: EndDevice | None = None  # the far end's device (EndInfo remoteinfo)
+    local_devices: tuple[EndDevice, ...] = ()  # the owner's devices the call is on (EndInfo localinfo)
     conference_members: tuple[ConferenceMember, ...] = ()
     targets: tuple[Party, ...] = ()
     started: float = 0.0  # time.time() when the call was first seen
@@ -342,7 +377,7 @@ def _setting_constructor[T](cls: type[T], names: tuple[str, ...]) -> Callable[..
     """A constructor of ``cls`` that sets the slots ``names`` from its positional arguments, and no others.
 
     A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (about 60 ns a field; a
-    :class:`Call` has 33 and the client builds one per snapshot). This builds the instance as a plain twin class
+    :class:`Call` has 41 and the client builds one per snapshot). This builds the instance as a plain twin class
     with the same slots (fast attribute stores) and then gives it the real class: the result is an ordinary,
     immutable ``cls`` instance.
     """
@@ -369,8 +404,8 @@ def _positional_constructor[T](cls: type[T]) -> Callable[..., T]:
     return make
 
 
-new_party: Callable[[str, str, int], Party] = _positional_constructor(Party)
-"""``Party(number, name, nametype)`` built fast."""
+new_party: Callable[[str, str, int, bool, int, int, str], Party] = _positional_constructor(Party)
+"""``Party(number, name, nametype, withheld, diversion_reason, number_type, subaddress)`` built fast."""
 
 SNAPSHOT_FIELDS: tuple[str, ...] = (
     "call_id",
