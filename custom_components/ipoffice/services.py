@@ -292,8 +292,9 @@ def _check_intrusive(ctx: Context, target: str, kind: str | None, intrusive: fro
         raise _invalid(translation_key="target_not_exposed", target=target, type=str(kind))
 
 
-def _transfer_target(ctx: Context) -> str:
-    """The BlindTransfer arg1: the target, or the spec's "/type/destination" form (";MODEFROMPIN(pin)")."""
+def _blind_transfer(ctx: Context) -> Awaitable[None]:
+    """Transfer to the target, or with a transfer type to its destination (the client composes the spec's
+    "/type/destination" form, with ";MODEFROMPIN(pin)" for a MeetMe PIN)."""
     data = ctx.data
     target: str = data["target"]
     kind = data.get("transfer_type")
@@ -301,10 +302,8 @@ def _transfer_target(ctx: Context) -> str:
     if pin is not None and kind != "meetme":
         raise _invalid(translation_key="pin_needs_meetme")
     _check_intrusive(ctx, target, kind, INTRUSIVE_TRANSFER_TYPES)
-    if kind is None:
-        return target
-    text = f"/{int(TRANSFER_TYPES[kind])}/{target}"
-    return text if pin is None else f"{text};MODEFROMPIN({pin})"
+    transfer_type = None if kind is None else TRANSFER_TYPES[kind]
+    return ctx.client.blind_transfer(ctx.guid, ctx.call_id, target, transfer_type, pin)
 
 
 def _member_lref(ctx: Context) -> int:
@@ -406,7 +405,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "blind_transfer",
         _F.BLIND_TRANSFER,
-        lambda x: x.client.blind_transfer(x.guid, x.call_id, _transfer_target(x)),
+        _blind_transfer,
         TRANSFER_FIELDS,
     ),
     _call_action(
