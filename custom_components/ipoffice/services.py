@@ -13,6 +13,7 @@ the spec limits is validated by the schema before anything is sent; the client c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -52,11 +53,19 @@ from .mtcti3.const import (
     TAG_MAX,
     TRANSFER_TARGET_MAX,
 )
+from .mtcti3.errors import CommandValidationError, shown
+from .mtcti3.validation import (
+    check_digits,
+    check_extension,
+    check_number,
+    check_pin,
+    check_target,
+    check_text,
+)
 from .select import SERVICE_MODES
 
 ATTR_CALL_ID: Final = "call_id"
 INT32_MAX: Final = 0x7FFFFFFF
-EXTENSION_MAX: Final = 31
 SHORT_CODE_VALUE_MAX: Final = 127
 
 USER: Final = frozenset({"user"})
@@ -88,36 +97,69 @@ TRANSFER_TYPES: Final = {
 # Office lets MTCTI-3 do this to any phone, and the entry's choice of users is the only limit there is.
 INTRUSIVE_CALL_TYPES: Final = frozenset({"page", "force_feed", "intrude", "pickup"})
 INTRUSIVE_TRANSFER_TYPES: Final = frozenset({"page", "force_answer", "intrude", "whisper", "inclusion"})
+# Transfer types whose destination is a name rather than a number: a voicemail callflow or mailbox, a feature.
+NAMED_DESTINATION_TYPES: Final = frozenset({"voicemail", "fne"})
 ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
 DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
 MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
 
 
+def _rule(check: Callable[..., Any], *limits: int) -> Callable[[Any], Any]:
+    """A voluptuous validator of one of the client's shared rules (:mod:`.mtcti3.validation`): the action is
+    invalid, naming the field and the rule, before anything is sent."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return check("value", value, *limits)
+        except CommandValidationError as err:
+            raise vol.Invalid(f"must be {err.limit}") from err
+
+    return validate
+
+
 def _text(minimum: int, maximum: int) -> vol.All[Any]:
-    return vol.All(cv.string, vol.Length(min=minimum, max=maximum))
+    """Printable text (no control characters or line breaks) of ``minimum``..``maximum`` characters."""
+    return vol.All(cv.string, _rule(check_text, minimum, maximum))
 
 
 def _digits(minimum: int, maximum: int) -> vol.All[Any]:
-    pattern = rf"^[0-9*#]{{{minimum},{maximum}}}$"
-    return vol.All(cv.string, vol.Match(pattern, msg=f"must be {minimum} to {maximum} of 0-9 * #"))
+    """``minimum``..``maximum`` characters of 0-9 * #."""
+    return vol.All(cv.string, _rule(check_digits, minimum, maximum))
+
+
+def _number(minimum: int) -> vol.All[Any]:
+    """A number to dial or forward to: 0-9 * # and a leading +, never the spec's "/type/destination" form (which
+    only ``transfer_type`` makes), whatever blanks or control characters precede it."""
+    return vol.All(cv.string, _rule(check_number, minimum, TRANSFER_TARGET_MAX))
+
+
+def _integer(value: Any) -> int:
+    """An integer, or a text of digits (a template's result): never a bool, a float or a blank-padded text."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,11}", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise vol.Invalid("must be an integer")
 
 
 def _count(minimum: int = 0, maximum: int = INT32_MAX) -> vol.All[Any]:
-    return vol.All(vol.Coerce(int), vol.Range(min=minimum, max=maximum))
+    return vol.All(_integer, vol.Range(min=minimum, max=maximum))
 
 
-def _target(minimum: int) -> vol.All[Any]:
-    """A number to call: not the spec's "/type/destination" form, which only ``transfer_type`` may make."""
-    return vol.All(
-        _text(minimum, TRANSFER_TARGET_MAX),
-        vol.Match(r"^(?!/)", msg="must not start with / (choose a transfer type instead)"),
-    )
-
-
-TARGET: Final = _target(1)
-EXTENSION: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
+NUMBER: Final = _number(1)
+# The target of blind_transfer: a number, or with a transfer type its destination (a callflow name, a conference,
+# an extension), checked for that type when the action runs.
+TRANSFER_TARGET: Final = vol.All(cv.string, _rule(check_target, 1, TRANSFER_TARGET_MAX))
+EXTENSION: Final = vol.All(cv.string, _rule(check_extension))
+PIN: Final = vol.All(cv.string, _rule(check_pin))
 ENABLED: Final = {vol.Required("enabled"): cv.boolean}
-DESTINATION_MAX: Final = TRANSFER_TARGET_MAX
+SHOWN_MAX: Final = 40
+
+
+def _shown(value: object) -> str:
+    """A value the user gave, as an error message quotes it: escaped and cut short when it is odd or long."""
+    text = str(value)
+    return text if len(text) <= SHOWN_MAX and text.isprintable() else shown(text, SHOWN_MAX)
 
 
 def _invalid(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
@@ -153,13 +195,13 @@ def resolve_owner(hass: HomeAssistant, data: Mapping[str, Any], kinds: frozenset
     if (entity_id := data.get(ATTR_ENTITY_ID)) is not None:
         entity = er.async_get(hass).async_get(entity_id)
         if entity is None or entity.platform != DOMAIN or entity.device_id is None:
-            raise _invalid(translation_key="not_our_entity", entity=entity_id)
+            raise _invalid(translation_key="not_our_entity", entity=_shown(entity_id))
         if device_id is not None and device_id != entity.device_id:
-            raise _invalid(translation_key="target_mismatch", entity=entity_id)
+            raise _invalid(translation_key="target_mismatch", entity=_shown(entity_id))
         device_id = entity.device_id
     device = dr.async_get(hass).async_get(device_id or "")
     if device is None:
-        raise _invalid(translation_key="unknown_device", device=str(device_id))
+        raise _invalid(translation_key="unknown_device", device=_shown(device_id))
     label = device.name_by_user or device.name or device.id
     entry: IPOfficeConfigEntry | None = next(
         (
@@ -289,7 +331,7 @@ def _call_action(
 def _check_intrusive(ctx: Context, target: str, kind: str | None, intrusive: frozenset[str]) -> None:
     """Refuse a call type that acts on the target's phone unless the target is exposed (see INTRUSIVE_CALL_TYPES)."""
     if kind in intrusive and not ctx.owner.coordinator.extension_exposed(target):
-        raise _invalid(translation_key="target_not_exposed", target=target, type=str(kind))
+        raise _invalid(translation_key="target_not_exposed", target=_shown(target), type=str(kind))
 
 
 def _blind_transfer(ctx: Context) -> Awaitable[None]:
@@ -302,6 +344,8 @@ def _blind_transfer(ctx: Context) -> Awaitable[None]:
     if pin is not None and kind != "meetme":
         raise _invalid(translation_key="pin_needs_meetme")
     _check_intrusive(ctx, target, kind, INTRUSIVE_TRANSFER_TYPES)
+    if kind not in NAMED_DESTINATION_TYPES:  # a number to ring: as every other target
+        check_number("target", target, 1)
     transfer_type = None if kind is None else TRANSFER_TYPES[kind]
     return ctx.client.blind_transfer(ctx.guid, ctx.call_id, target, transfer_type, pin)
 
@@ -313,7 +357,7 @@ def _member_lref(ctx: Context) -> int:
     for member in ctx.call.conference_members:
         if wanted in (member.party.number, member.party.name, str(member.lref)):
             return member.lref
-    raise _invalid(translation_key="conference_member_not_found", member=wanted, call_id=str(ctx.call.call_id))
+    raise _invalid(translation_key="conference_member_not_found", member=_shown(wanted), call_id=str(ctx.call.call_id))
 
 
 def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
@@ -384,9 +428,9 @@ def _set_absence(ctx: Context) -> Awaitable[None]:
 
 _F = CallFeature
 TRANSFER_FIELDS: Final = {
-    vol.Required("target"): TARGET,
+    vol.Required("target"): TRANSFER_TARGET,
     vol.Optional("transfer_type"): vol.In(list(TRANSFER_TYPES)),
-    vol.Optional("pin"): vol.All(cv.string, vol.Match(r"^[0-9]{1,16}$", msg="must be 1 to 16 digits")),
+    vol.Optional("pin"): PIN,
 }
 
 ACTIONS: Final[tuple[Action, ...]] = (
@@ -412,7 +456,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "redirect",
         _F.REDIRECT,
         lambda x: x.client.redirect_call(x.guid, x.call_id, x.data["target"]),
-        {vol.Required("target"): TARGET},
+        {vol.Required("target"): NUMBER},
         prefer=_ringing,
     ),
     _call_action(
@@ -425,7 +469,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "setup_transfer",
         _F.SETUP_TRANSFER,
         lambda x: x.client.setup_transfer(x.guid, x.call_id, x.data.get("target")),
-        {vol.Optional("target"): TARGET},
+        {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
     ),
@@ -441,7 +485,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "setup_conference",
         _F.SETUP_TRANSFER,
         lambda x: x.client.setup_conference(x.guid, x.call_id, x.data.get("target")),
-        {vol.Optional("target"): TARGET},
+        {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
     ),
@@ -457,7 +501,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "add_to_conference",
         _F.ADD_TO_CONF,
         lambda x: x.client.add_to_conference(x.guid, x.call_id, x.data["target"]),
-        {vol.Required("target"): TARGET},
+        {vol.Required("target"): NUMBER},
     ),
     _call_action(
         "conference_member",
@@ -529,7 +573,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "set_priority",
         _F.SET_PRIORITY,
         lambda x: x.client.set_priority(x.guid, x.call_id, x.data["priority"]),
-        {vol.Required("priority"): vol.All(vol.Coerce(int), vol.In([1, 2, 3]))},
+        {vol.Required("priority"): vol.All(_integer, vol.In([1, 2, 3]))},
         targets=QUEUE,
     ),
     _call_action(
@@ -544,7 +588,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "make_call",
         _make_call,
         {
-            vol.Optional("target", default=""): _target(0),  # empty or left out: dial tone
+            vol.Optional("target", default=""): _number(0),  # empty or left out: dial tone
             vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
             vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
             vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),
@@ -568,14 +612,14 @@ ACTIONS: Final[tuple[Action, ...]] = (
         ),
         {
             **ENABLED,
-            vol.Optional("destination"): _text(0, DESTINATION_MAX),
+            vol.Optional("destination"): _number(0),
             vol.Optional("to_voicemail"): cv.boolean,
         },
     ),
     Action(
         "set_forward_busy",
         lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], x.data.get("destination")),
-        {**ENABLED, vol.Optional("destination"): _text(1, DESTINATION_MAX)},
+        {**ENABLED, vol.Optional("destination"): NUMBER},
     ),
     Action("set_forward_no_answer", lambda x: x.client.set_forward_no_answer(x.guid, x.data["enabled"]), ENABLED),
     Action(
@@ -682,6 +726,12 @@ async def _named_errors[T](action: str, awaitable: Awaitable[T]) -> T:
         ) from err
 
 
+async def _run(action: Action, ctx: Context) -> Any:
+    """Run the action's function: the client's refusal of an argument, raised before or after its awaitable is
+    made, comes back as the translated invalid_value error."""
+    return await action.run(ctx)
+
+
 def _handler(hass: HomeAssistant, action: Action) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     async def handle(call: ServiceCall) -> ServiceResponse:
         owner = resolve_owner(hass, call.data, action.targets)
@@ -689,7 +739,7 @@ def _handler(hass: HomeAssistant, action: Action) -> Callable[[ServiceCall], Cor
         if action.call is not None:
             target_call = pick_call(owner, action, call.data.get(ATTR_CALL_ID))
             check_feature(action, target_call)
-        result = await async_command(_named_errors(action.name, action.run(Context(owner, target_call, call.data))))
+        result = await async_command(_named_errors(action.name, _run(action, Context(owner, target_call, call.data))))
         return {"reference_id": result} if action.response else None
 
     return handle
