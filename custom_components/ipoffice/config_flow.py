@@ -31,6 +31,8 @@ from homeassistant.helpers.selector import (
 from .const import (
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
     CONF_FINGERPRINT,
     CONF_QUEUES,
     CONF_SECONDARY,
@@ -42,6 +44,8 @@ from .const import (
     CONF_TLS_MODE,
     CONF_USERS,
     DEFAULT_PORT,
+    DIAL_ANY,
+    DIALLING_SCOPES,
     DOMAIN,
     LARGE_SYSTEM_USERS,
     LOGGER,
@@ -534,21 +538,55 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class IPOfficeOptionsFlow(OptionsFlowWithReload):
-    """Choose the users and queues the entry exposes (IP Office itself cannot restrict MTCTI-3)."""
+    """Choose what the entry exposes and lets its users do (IP Office itself cannot restrict MTCTI-3)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the users and queues of the system."""
+        """Show the users and queues of the system and the entry's rules; refuse a choice that means two things."""
         entry: IPOfficeConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         directory = entry.runtime_data.client.directory
+        errors: dict[str, str] = {}
         if user_input is not None:
-            options: dict[str, Any] = {}
-            if not user_input[CONF_ALL_USERS]:
-                options[CONF_USERS] = user_input.get(CONF_USERS, [])
-            if not user_input[CONF_ALL_QUEUES]:
-                options[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
-            return self.async_create_entry(data=options)
+            # "All users" with users picked would expose everyone while the form seems to pick a few: say so.
+            if user_input[CONF_ALL_USERS] and user_input.get(CONF_USERS):
+                errors[CONF_USERS] = "picked_with_all_users"
+            if user_input[CONF_ALL_QUEUES] and user_input.get(CONF_QUEUES):
+                errors[CONF_QUEUES] = "picked_with_all_queues"
+            if not errors:
+                chosen: dict[str, Any] = {}
+                if not user_input[CONF_ALL_USERS]:
+                    chosen[CONF_USERS] = user_input.get(CONF_USERS, [])
+                if not user_input[CONF_ALL_QUEUES]:
+                    chosen[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
+                chosen[CONF_DIALLING] = user_input[CONF_DIALLING]
+                chosen[CONF_FEATURE_CODES] = user_input[CONF_FEATURE_CODES]
+                return self.async_create_entry(data=chosen)
+        # The current choices are suggested, not defaults: a form sent without users picks none.
+        schema = vol.Schema({**_exposure_schema(directory, {}, with_all=True).schema, **_rules_schema()})
+        options = entry.options
+        current = {
+            CONF_ALL_USERS: CONF_USERS not in options,
+            CONF_USERS: options.get(CONF_USERS, []),
+            CONF_ALL_QUEUES: CONF_QUEUES not in options,
+            CONF_QUEUES: options.get(CONF_QUEUES, []),
+            CONF_DIALLING: options.get(CONF_DIALLING, DIAL_ANY),
+            CONF_FEATURE_CODES: options.get(CONF_FEATURE_CODES, False),
+        }
         return self.async_show_form(
-            step_id="init", data_schema=_exposure_schema(directory, entry.options, with_all=True)
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
+            errors=errors,
         )
+
+
+def _rules_schema() -> dict[Any, Any]:
+    """The entry's rules: what its users may dial."""
+    return {
+        vol.Required(CONF_DIALLING, default=DIAL_ANY): SelectSelector(
+            SelectSelectorConfig(
+                options=list(DIALLING_SCOPES), translation_key=CONF_DIALLING, mode=SelectSelectorMode.LIST
+            )
+        ),
+        vol.Required(CONF_FEATURE_CODES, default=False): bool,
+    }

@@ -19,6 +19,15 @@ CONF_USERS: Final = "users"
 CONF_QUEUES: Final = "queues"
 CONF_ALL_USERS: Final = "all_users"
 CONF_ALL_QUEUES: Final = "all_queues"
+# What the actions and texts of an entry let a Home Assistant user dial (make_call, transfers, forwarding...): the
+# extensions of exposed users and queues, any extension of the system, or any number (the default, as any phone).
+# Feature codes (numbers with * or #, such as *32*N# to pick up N's call) are a choice of their own, off by default.
+CONF_DIALLING: Final = "dialling"
+DIAL_EXPOSED: Final = "exposed"
+DIAL_INTERNAL: Final = "internal"
+DIAL_ANY: Final = "any"
+DIALLING_SCOPES: Final = (DIAL_EXPOSED, DIAL_INTERNAL, DIAL_ANY)
+CONF_FEATURE_CODES: Final = "feature_codes"
 # The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
 CONF_SYSTEM_ID: Final = "system_id"
 # An optional secondary IP Office of a resilient pair (the spec's "Resilient solutions"): its address and the trust

@@ -20,11 +20,15 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
     CONF_QUEUES,
     CONF_SECONDARY_HOST,
     CONF_SYSTEM_ID,
     CONF_USERS,
     CORE_ENTITIES_ABOVE_USERS,
+    DIAL_ANY,
+    DIAL_EXPOSED,
     DOMAIN,
     EVENT_CALL,
     ISSUE_CERTIFICATE_CHANGED,
@@ -53,6 +57,7 @@ from .mtcti3 import (
 )
 from .mtcti3.models import LineKind
 from .mtcti3.pair import PairClient
+from .mtcti3.validation import has_feature_code
 
 type IPOfficeConfigEntry = ConfigEntry[IPOfficeCoordinator]
 type UsersCallback = Callable[[list[User]], None]
@@ -166,6 +171,12 @@ def call_details(event: CallEvent) -> dict[str, Any]:
     }
 
 
+def _refused(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=translation_key, translation_placeholders=placeholders
+    )
+
+
 class IPOfficeCoordinator:
     """Runs one MTCTI-3 connection and tells entities what changed."""
 
@@ -195,6 +206,8 @@ class IPOfficeCoordinator:
         selected_queues = entry.options.get(CONF_QUEUES)
         self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
+        self.dialling: str = entry.options.get(CONF_DIALLING, DIAL_ANY)
+        self.feature_codes: bool = entry.options.get(CONF_FEATURE_CODES, False)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
 
@@ -306,6 +319,25 @@ class IPOfficeCoordinator:
         """Whether ``extension`` is that of a user or queue the entry exposes (actions may act on its phone)."""
         line = self.line_of(extension)
         return line is not None and self.line_exposed(line)
+
+    def check_dialled(self, number: str) -> None:
+        """Refuse a number the entry does not let its users dial (make_call, transfers, forwarding): a feature code
+        (a number with * or #) unless the entry allows them; otherwise a number outside its dialling scope (the
+        extensions of exposed users and queues, any extension of the system, or any number). An empty number
+        (dial tone, no forwarding number) is not dialled."""
+        if not number:
+            return
+        if has_feature_code(number):
+            if not self.feature_codes:
+                raise _refused(translation_key="feature_code_refused", number=number)
+            return
+        if self.dialling == DIAL_ANY:
+            return
+        line = self.line_of(number)
+        if line is None:
+            raise _refused(translation_key="number_not_internal", number=number)
+        if self.dialling == DIAL_EXPOSED and not self.line_exposed(line):
+            raise _refused(translation_key="number_not_exposed", number=number)
 
     @property
     def system_device_info(self) -> DeviceInfo:

@@ -97,8 +97,6 @@ TRANSFER_TYPES: Final = {
 # Office lets MTCTI-3 do this to any phone, and the entry's choice of users is the only limit there is.
 INTRUSIVE_CALL_TYPES: Final = frozenset({"page", "force_feed", "intrude", "pickup"})
 INTRUSIVE_TRANSFER_TYPES: Final = frozenset({"page", "force_answer", "intrude", "whisper", "inclusion"})
-# Transfer types whose destination is a name rather than a number: a voicemail callflow or mailbox, a feature.
-NAMED_DESTINATION_TYPES: Final = frozenset({"voicemail", "fne"})
 ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
 DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
 MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
@@ -344,10 +342,43 @@ def _blind_transfer(ctx: Context) -> Awaitable[None]:
     if pin is not None and kind != "meetme":
         raise _invalid(translation_key="pin_needs_meetme")
     _check_intrusive(ctx, target, kind, INTRUSIVE_TRANSFER_TYPES)
-    if kind not in NAMED_DESTINATION_TYPES:  # a number to ring: as every other target
-        check_number("target", target, 1)
+    if kind == "fne":  # a feature of the dial plan, reached by name
+        if not ctx.owner.coordinator.feature_codes:
+            raise _invalid(translation_key="feature_code_refused", number=_shown(target))
+    elif kind != "voicemail":  # a number to ring (a voicemail callflow or mailbox is a name)
+        _dialled(ctx, check_number("target", target, 1))
     transfer_type = None if kind is None else TRANSFER_TYPES[kind]
     return ctx.client.blind_transfer(ctx.guid, ctx.call_id, target, transfer_type, pin)
+
+
+def _dialled[T: (str, str | None)](ctx: Context, number: T) -> T:
+    """``number``, once the entry's dialling rules allow it (see IPOfficeCoordinator.check_dialled)."""
+    if number is not None:
+        ctx.owner.coordinator.check_dialled(number)
+    return number
+
+
+def _dial(ctx: Context) -> Awaitable[None]:
+    """Overlap dialling: the number dialled so far with the new digits must be one the entry lets its users dial."""
+    assert ctx.call is not None
+    digits: str = ctx.data["digits"]
+    so_far = ctx.call.called_party if ctx.call.state in (CallState.DIALTONE, CallState.DIALLING) else ""
+    ctx.owner.coordinator.check_dialled(so_far + digits)
+    return ctx.client.dial_digits(ctx.guid, ctx.call_id, digits)
+
+
+def _send_dtmf(ctx: Context) -> Awaitable[None]:
+    """DTMF to the far end of a call: not on a call still in dial tone or dialling, where the digits would be
+    dialled (past the entry's dialling rules)."""
+    assert ctx.call is not None
+    if ctx.call.state in (CallState.DIALTONE, CallState.DIALLING):
+        raise _invalid(
+            translation_key="action_not_available",
+            action="send_dtmf",
+            call_id=str(ctx.call.call_id),
+            state=ctx.call.state.name.lower(),
+        )
+    return ctx.client.send_dtmf(ctx.guid, ctx.call_id, ctx.data["digits"])
 
 
 def _member_lref(ctx: Context) -> int:
@@ -410,6 +441,7 @@ async def _make_call(ctx: Context) -> int:
     data = ctx.data
     call_type = data.get("call_type")
     _check_intrusive(ctx, data["target"], call_type, INTRUSIVE_CALL_TYPES)
+    _dialled(ctx, data["target"])
     return await ctx.client.make_call(
         ctx.guid,
         data["target"],
@@ -455,7 +487,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "redirect",
         _F.REDIRECT,
-        lambda x: x.client.redirect_call(x.guid, x.call_id, x.data["target"]),
+        lambda x: x.client.redirect_call(x.guid, x.call_id, _dialled(x, x.data["target"])),
         {vol.Required("target"): NUMBER},
         prefer=_ringing,
     ),
@@ -468,7 +500,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "setup_transfer",
         _F.SETUP_TRANSFER,
-        lambda x: x.client.setup_transfer(x.guid, x.call_id, x.data.get("target")),
+        lambda x: x.client.setup_transfer(x.guid, x.call_id, _dialled(x, x.data.get("target"))),
         {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
@@ -484,7 +516,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "setup_conference",
         _F.SETUP_TRANSFER,
-        lambda x: x.client.setup_conference(x.guid, x.call_id, x.data.get("target")),
+        lambda x: x.client.setup_conference(x.guid, x.call_id, _dialled(x, x.data.get("target"))),
         {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
@@ -500,7 +532,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "add_to_conference",
         _F.ADD_TO_CONF,
-        lambda x: x.client.add_to_conference(x.guid, x.call_id, x.data["target"]),
+        lambda x: x.client.add_to_conference(x.guid, x.call_id, _dialled(x, x.data["target"])),
         {vol.Required("target"): NUMBER},
     ),
     _call_action(
@@ -512,14 +544,14 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "send_dtmf",
         _F.GENERATE_DIGITS,
-        lambda x: x.client.send_dtmf(x.guid, x.call_id, x.data["digits"]),
+        _send_dtmf,
         {vol.Required("digits"): _digits(1, DTMF_MAX)},
         targets=USER,
     ),
     _call_action(
         "dial",
         _F.DIAL,
-        lambda x: x.client.dial_digits(x.guid, x.call_id, x.data["digits"]),
+        _dial,
         {vol.Required("digits"): _digits(1, TRANSFER_TARGET_MAX)},
         targets=USER,
     ),
@@ -608,7 +640,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     Action(
         "set_forward_unconditional",
         lambda x: x.client.set_forward_unconditional(
-            x.guid, x.data["enabled"], x.data.get("destination"), x.data.get("to_voicemail")
+            x.guid, x.data["enabled"], _dialled(x, x.data.get("destination")), x.data.get("to_voicemail")
         ),
         {
             **ENABLED,
@@ -618,7 +650,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
     ),
     Action(
         "set_forward_busy",
-        lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], x.data.get("destination")),
+        lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], _dialled(x, x.data.get("destination"))),
         {**ENABLED, vol.Optional("destination"): NUMBER},
     ),
     Action("set_forward_no_answer", lambda x: x.client.set_forward_no_answer(x.guid, x.data["enabled"]), ENABLED),

@@ -25,13 +25,14 @@ class UserTextDescription(TextEntityDescription):
     """A text of a user, offered only when featuresavailable allows changing it.
 
     ``check`` is the shared rule of the field (:mod:`.mtcti3.validation`) a new value must pass before anything is
-    sent: the same as the action that sets it.
+    sent, and a ``dialled`` value must be one the entry lets its users dial: as for the action that sets it.
     """
 
     feature: UserFeature
     value_fn: Callable[[User], str]
     set_fn: Callable[[IPOfficeClient, User, str], Awaitable[None]]
     check: Callable[[str], str]
+    dialled: bool = False
 
 
 def _set_absence(client: IPOfficeClient, user: User, text: str) -> Awaitable[None]:
@@ -50,6 +51,7 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         value_fn=lambda user: user.fwdu_number,
         set_fn=lambda client, user, number: client.set_forward_unconditional(user, user.fwdu, number=number),
         check=lambda number: check_number("destination", number, 0, TRANSFER_TARGET_MAX),
+        dialled=True,
     ),
     UserTextDescription(
         key="absence_text",
@@ -112,4 +114,6 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
     async def _set(self, value: str) -> None:
         description = self.entity_description
         description.check(value)
+        if description.dialled:
+            self.coordinator.check_dialled(value)
         await description.set_fn(self.coordinator.commands, self.user, value)

@@ -1,0 +1,210 @@
+"""The trust boundary from Home Assistant's side: what an entry lets its users make IP Office do.
+
+Against the simulator over real sockets: each refusal is checked to send nothing, each allowed case to reach it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from homeassistant.components.text import ATTR_VALUE, SERVICE_SET_VALUE
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.ipoffice.const import (
+    CONF_ALL_QUEUES,
+    CONF_ALL_USERS,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
+    CONF_QUEUES,
+    CONF_USERS,
+)
+from custom_components.ipoffice.mtcti3 import CallState, IPOfficeClient
+from simulator import Simulator
+
+from .conftest import entity_id, guid_of, settle
+from .test_services import BOB, CAROL, SALES, act, calls_of, incoming, only_call, refused
+
+EXTERNAL = "07700900123"
+PICKUP_CAROL = f"*32*{CAROL}#"  # a feature code that takes Carol's ringing call
+
+
+async def set_up(hass: HomeAssistant, entry: MockConfigEntry, sim: Simulator, **options: Any) -> IPOfficeClient:
+    """Set the entry up with ``options`` (users and queues given by extension)."""
+    for key in (CONF_USERS, CONF_QUEUES):
+        if key in options:
+            options[key] = [guid_of(sim, extn) for extn in options[key]]
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, options=options)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    client: IPOfficeClient = entry.runtime_data.client
+    return client
+
+
+async def refused_unsent(
+    hass: HomeAssistant, sim: Simulator, client: IPOfficeClient, key: str, action: str, extn: str, **data: Any
+) -> str:
+    """The action is refused with ``key`` and no frame leaves the client."""
+    await settle(hass, sim)
+    sent = client.stats.frames_out
+    message = await refused(hass, sim, key, action, extn, **data)
+    assert client.stats.frames_out == sent, f"{action}: a frame was sent"
+    return message
+
+
+async def set_text(hass: HomeAssistant, text: str, value: str) -> None:
+    await hass.services.async_call("text", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: text, ATTR_VALUE: value}, blocking=True)
+
+
+# --- feature codes ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_feature_codes_refused_by_default(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """*32*2003# would pick up Carol's call whoever Carol is: no number with * or # is dialled, however it is
+    dialled (make_call, overlap dialling, DTMF on dial tone, transfers, forwarding, the forwarding text)."""
+    client = await set_up(hass, config_entry, sim)
+    message = await refused_unsent(hass, sim, client, "feature_code_refused", "make_call", BOB, target=PICKUP_CAROL)
+    assert PICKUP_CAROL in message
+    for action, data in (
+        ("set_forward_unconditional", {"enabled": True, "destination": "*21*2003#"}),
+        ("set_forward_busy", {"enabled": True, "destination": "2003#"}),
+    ):
+        await refused_unsent(hass, sim, client, "feature_code_refused", action, BOB, **data)
+    forward = entity_id(hass, "text", f"{guid_of(sim, '2005')}_forward_destination")
+    with pytest.raises(ServiceValidationError) as err:
+        await set_text(hass, forward, "*32*2003#")
+    assert err.value.translation_key == "feature_code_refused"
+    assert hass.states.get(forward).state == EXTERNAL
+
+    await act(hass, sim, "make_call", BOB, target="")  # dial tone
+    assert only_call(config_entry, sim, BOB).state is CallState.DIALTONE
+    await refused_unsent(hass, sim, client, "feature_code_refused", "dial", BOB, digits=PICKUP_CAROL)
+    await refused_unsent(hass, sim, client, "feature_code_refused", "dial", BOB, digits="*")
+    await refused_unsent(hass, sim, client, "action_not_available", "send_dtmf", BOB, digits=PICKUP_CAROL)
+    await act(hass, sim, "dial", BOB, digits=CAROL)  # a plain number is dialled
+    assert only_call(config_entry, sim, CAROL).state is CallState.RINGING
+    await act(hass, sim, "drop", BOB)
+
+    await incoming(hass, sim, answer=True)
+    for data in ({"target": "2003#"}, {"target": "FNE33", "transfer_type": "fne"}):
+        await refused_unsent(hass, sim, client, "feature_code_refused", "blind_transfer", BOB, **data)
+    await refused_unsent(hass, sim, client, "feature_code_refused", "setup_conference", BOB, target="*30")
+    assert only_call(config_entry, sim, BOB).state is CallState.CONNECTED
+
+
+async def test_feature_codes_allowed_by_option(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """An entry that allows feature codes dials them as given."""
+    await set_up(hass, config_entry, sim, **{CONF_FEATURE_CODES: True})
+    await act(hass, sim, "make_call", BOB, target=PICKUP_CAROL)
+    assert [call.dialled for call in sim.active_calls] == [PICKUP_CAROL]
+
+
+# --- the dialling scope -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_dialling_exposed_only(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """With "extensions of the exposed users and queues", neither Carol (not exposed) nor an outside number is
+    dialled, forwarded to or transferred to; an exposed queue or user is."""
+    options = {CONF_USERS: ["2001", BOB, "2005"], CONF_QUEUES: [SALES], CONF_DIALLING: "exposed"}
+    client = await set_up(hass, config_entry, sim, **options)
+    message = await refused_unsent(hass, sim, client, "number_not_exposed", "make_call", BOB, target=CAROL)
+    assert CAROL in message
+    await refused_unsent(hass, sim, client, "number_not_internal", "make_call", BOB, target=EXTERNAL)
+    await refused_unsent(hass, sim, client, "number_not_internal", "make_call", BOB, target="02002")
+    await refused_unsent(
+        hass, sim, client, "number_not_exposed", "set_forward_unconditional", BOB, enabled=True, destination=CAROL
+    )
+    forward = entity_id(hass, "text", f"{guid_of(sim, '2005')}_forward_destination")
+    with pytest.raises(ServiceValidationError) as err:
+        await set_text(hass, forward, CAROL)
+    assert err.value.translation_key == "number_not_exposed"
+    await set_text(hass, forward, BOB)
+    await settle(hass, sim)
+    assert hass.states.get(forward).state == BOB
+
+    await act(hass, sim, "make_call", BOB, target=SALES)
+    assert only_call(config_entry, sim, BOB).state is not CallState.FAILED
+    await act(hass, sim, "drop", BOB)
+
+    await incoming(hass, sim, answer=True)
+    for action in ("blind_transfer", "setup_transfer", "setup_conference"):
+        await refused_unsent(hass, sim, client, "number_not_exposed", action, BOB, target=CAROL)
+    for transfer_type in ("camp_on", "priority_call"):
+        await refused_unsent(
+            hass, sim, client, "number_not_exposed", "blind_transfer", BOB, target=CAROL, transfer_type=transfer_type
+        )
+    await refused_unsent(
+        hass, sim, client, "number_not_internal", "blind_transfer", BOB, target="500", transfer_type="meetme"
+    )
+    await act(hass, sim, "blind_transfer", BOB, target="Callflow", transfer_type="voicemail")  # a name, not a number
+    assert calls_of(config_entry, sim, BOB) == []
+
+    await incoming(hass, sim)
+    await refused_unsent(hass, sim, client, "number_not_internal", "redirect", BOB, target=EXTERNAL)
+    await act(hass, sim, "redirect", BOB, target="2001")
+    assert calls_of(config_entry, sim, BOB) == []
+
+
+async def test_dialling_any_extension(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """With "any extension of the IP Office", Carol is called though not exposed; an outside number is not."""
+    client = await set_up(hass, config_entry, sim, **{CONF_USERS: [BOB], CONF_QUEUES: [], CONF_DIALLING: "internal"})
+    await refused_unsent(hass, sim, client, "number_not_internal", "make_call", BOB, target=EXTERNAL)
+    await act(hass, sim, "make_call", BOB, target="")
+    await refused_unsent(hass, sim, client, "number_not_internal", "dial", BOB, digits=EXTERNAL)
+    await act(hass, sim, "drop", BOB)
+    await act(hass, sim, "make_call", BOB, target=CAROL)
+    assert only_call(config_entry, sim, BOB).state is CallState.RINGBACK
+
+
+async def test_dialling_any_number_by_default(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """By default an exposed user's phone calls any number, as the phone itself can (feature codes apart)."""
+    await set_up(hass, config_entry, sim, **{CONF_USERS: [BOB], CONF_QUEUES: []})
+    await act(hass, sim, "make_call", BOB, target="+441707123456")
+    await act(hass, sim, "drop", BOB)
+    await act(hass, sim, "set_forward_unconditional", BOB, enabled=True, destination=EXTERNAL)
+    assert sim.model.user(BOB).fwdunumber == EXTERNAL
+
+
+# --- the options form -------------------------------------------------------------------------------------------
+
+
+async def test_options_refuse_users_picked_with_all_users(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """ "All users" on with one user picked would expose everyone while the form seems to pick one: the form says
+    so instead of saving; the rules chosen are stored with the users."""
+    entry = init_integration
+    alice, sales = guid_of(sim, "2001"), guid_of(sim, SALES)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    picked = {CONF_ALL_USERS: True, CONF_USERS: [alice], CONF_ALL_QUEUES: True, CONF_QUEUES: [sales]}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], picked)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_USERS: "picked_with_all_users", CONF_QUEUES: "picked_with_all_queues"}
+    assert entry.options == {}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {**picked, CONF_ALL_USERS: False, CONF_ALL_QUEUES: False, CONF_DIALLING: "internal", CONF_FEATURE_CODES: True},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options == {
+        CONF_USERS: [alice],
+        CONF_QUEUES: [sales],
+        CONF_DIALLING: "internal",
+        CONF_FEATURE_CODES: True,
+    }
+    await hass.async_block_till_done()
+    assert entry.runtime_data.dialling == "internal"
+    assert entry.runtime_data.feature_codes is True
