@@ -427,12 +427,17 @@ def _complete_conference(ctx: Context) -> Awaitable[None]:
 
 
 def _hot_desk_login(ctx: Context) -> Awaitable[None]:
-    """Log the user in at ``extension``: not at a phone of a user the entry does not expose (that user is logged
-    off it)."""
+    """Log the user in at ``extension``: the extension of a user of the IP Office, the entry exposing that user
+    (who is logged off it). A number that is no user's (a queue's, or unknown, such as "02008") is refused: what
+    IP Office would make of it cannot be checked."""
     extn: str = ctx.data["extension"]
     coordinator = ctx.owner.coordinator
     line = coordinator.line_of(extn)
-    if line is not None and line.guid != ctx.guid and not coordinator.line_exposed(line):
+    if line is None:
+        raise _invalid(translation_key="unknown_extension", extension=extn)
+    if line.kind is LineKind.QUEUE:
+        raise _invalid(translation_key="extension_is_queue", extension=extn)
+    if line.guid != ctx.guid and not coordinator.line_exposed(line):
         raise _invalid(translation_key="extension_not_exposed", extension=extn)
     return ctx.client.login_extension(ctx.guid, extn)
 

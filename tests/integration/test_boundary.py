@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import probatio as vol
 import pytest
 from homeassistant.components.text import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID
@@ -208,3 +209,25 @@ async def test_options_refuse_users_picked_with_all_users(
     await hass.async_block_till_done()
     assert entry.runtime_data.dialling == "internal"
     assert entry.runtime_data.feature_codes is True
+
+
+# --- hot desking ------------------------------------------------------------------------------------------------
+
+
+async def test_hot_desk_only_at_users_extensions(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """A user logs in at an exposed user's extension; not at a queue's, an unknown number or a number that only
+    looks like an extension ("02008"), and not with a line break after a hidden user's extension."""
+    client = await set_up(hass, config_entry, sim, **{CONF_USERS: [BOB, "2011"], CONF_QUEUES: [SALES]})
+    await refused_unsent(hass, sim, client, "unknown_extension", "hot_desk_login", BOB, extension="02008")
+    await refused_unsent(hass, sim, client, "unknown_extension", "hot_desk_login", BOB, extension="7777")
+    message = await refused_unsent(hass, sim, client, "extension_is_queue", "hot_desk_login", BOB, extension=SALES)
+    assert "queue" in message
+    assert "belongs to a user" not in message
+    await refused_unsent(hass, sim, client, "extension_not_exposed", "hot_desk_login", BOB, extension="2008")
+    with pytest.raises(vol.Invalid):
+        await act(hass, sim, "hot_desk_login", BOB, extension="2008\n")
+    assert sim.model.user("2008").loggedoff is False
+    await act(hass, sim, "hot_desk_login", BOB, extension="2011")
+    assert client.users[guid_of(sim, BOB)].logged_in_extn == "2011"

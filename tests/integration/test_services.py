@@ -275,7 +275,7 @@ async def test_user_settings(hass: HomeAssistant, sim: Simulator, init_integrati
     await act(hass, sim, "set_forward_no_answer", BOB, enabled=True)
     await act(hass, sim, "set_absence", BOB, message="at_lunch_until", text="14:00")
     await act(hass, sim, "set_mobile_twinning", BOB, enabled=True)
-    await act(hass, sim, "hot_desk_login", BOB, extension="2010")
+    await act(hass, sim, "hot_desk_login", BOB, extension="2011")
     await act(hass, sim, "set_voicemail_counts", BOB, new=2, old=1)
     assert (user.dnd, user.fwdu, user.fwdu_number, user.fwdb, user.fwdb_number, user.fwdna) == (
         True,
@@ -287,7 +287,7 @@ async def test_user_settings(hass: HomeAssistant, sim: Simulator, init_integrati
     )
     assert user.absence is not None
     assert (user.absence.message, user.absence.text) == (AbsenceMessage.AT_LUNCH_UNTIL, "14:00")
-    assert (user.ec500, user.logged_in_extn) == (True, "2010")
+    assert (user.ec500, user.logged_in_extn) == (True, "2011")
     assert user.mailbox is not None
     assert (user.mailbox.new, user.mailbox.old, user.mailbox.saved) == (2, 1, 0)
     await act(hass, sim, "set_do_not_disturb", BOB, enabled=False)
