@@ -320,6 +320,18 @@ class IPOfficeCoordinator:
         line = self.line_of(extension)
         return line is not None and self.line_exposed(line)
 
+    def unexposed_answerer(self, call: Call) -> str | None:
+        """The extension of the user the entry does not expose who answered ``call`` of a queue (the party the
+        queue's call is connected to), or None: nobody has answered it, or an exposed user or someone outside the
+        system did."""
+        party = call.connected_party
+        if party is None or not party.number:
+            return None
+        line = self.line_of(party.number, LineKind.USER)
+        if line is None or self.user_exposed(line.guid):
+            return None
+        return party.number
+
     def check_dialled(self, number: str) -> None:
         """Refuse a number the entry does not let its users dial (make_call, transfers, forwarding): a feature code
         (a number with * or #) unless the entry allows them; otherwise a number outside its dialling scope (the

@@ -97,6 +97,8 @@ TRANSFER_TYPES: Final = {
 # Office lets MTCTI-3 do this to any phone, and the entry's choice of users is the only limit there is.
 INTRUSIVE_CALL_TYPES: Final = frozenset({"page", "force_feed", "intrude", "pickup"})
 INTRUSIVE_TRANSFER_TYPES: Final = frozenset({"page", "force_answer", "intrude", "whisper", "inclusion"})
+# The call actions that change only the queue's side of a queue's call: allowed whoever answered it.
+QUEUE_SIDE_ACTIONS: Final = frozenset({"finish", "set_priority"})
 ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
 DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
 MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
@@ -741,6 +743,22 @@ def pick_call(owner: Owner, action: Action, call_id: int | None) -> Call:
     return candidates[0]
 
 
+def check_queue_call(owner: Owner, action: Action, call: Call) -> None:
+    """Refuse to act through a queue on its call once a user the entry does not expose has answered it: the call
+    is then that user's conversation (dropping, transferring, parking, recording or conferencing it would reach a
+    phone the entry does not expose). Only the queue's own side stays: ``finish`` and ``set_priority``."""
+    if owner.kind != "queue" or action.name in QUEUE_SIDE_ACTIONS:
+        return
+    if (answerer := owner.coordinator.unexposed_answerer(call)) is not None:
+        raise _invalid(
+            translation_key="queue_call_not_exposed",
+            call_id=str(call.call_id),
+            queue=owner.name,
+            extension=answerer,
+            action=action.name,
+        )
+
+
 def check_feature(action: Action, call: Call) -> None:
     """Refuse an action that the call's featuresavailable does not offer now (0: not reported, not checked)."""
     assert action.call is not None
@@ -775,6 +793,7 @@ def _handler(hass: HomeAssistant, action: Action) -> Callable[[ServiceCall], Cor
         target_call = None
         if action.call is not None:
             target_call = pick_call(owner, action, call.data.get(ATTR_CALL_ID))
+            check_queue_call(owner, action, target_call)
             check_feature(action, target_call)
         result = await async_command(_named_errors(action.name, _run(action, Context(owner, target_call, call.data))))
         return {"reference_id": result} if action.response else None

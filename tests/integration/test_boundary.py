@@ -231,3 +231,44 @@ async def test_hot_desk_only_at_users_extensions(
     assert sim.model.user("2008").loggedoff is False
     await act(hass, sim, "hot_desk_login", BOB, extension="2011")
     assert client.users[guid_of(sim, BOB)].logged_in_extn == "2011"
+
+
+# --- a queue's call once someone answered it --------------------------------------------------------------------
+
+
+async def test_queue_call_answered_by_an_unexposed_user(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry
+) -> None:
+    """With Bob and Sales exposed, a Sales call Carol answered is her conversation: through Sales it is not
+    recording-paused, parked (to be unparked elsewhere), transferred, tagged or dropped; finish still is. While it
+    waits, and once Bob answers one, the queue acts on it."""
+    client = await set_up(hass, config_entry, sim, **{CONF_USERS: [BOB], CONF_QUEUES: [SALES]})
+    sim_call = sim.incoming_call(to=SALES, caller="01707123456", caller_name="Trunk")
+    await settle(hass, sim)
+    await act(hass, sim, "set_tag", SALES, tag="waiting")  # nobody answered yet: the queue's call
+    sim.answer(sim_call, by=CAROL)
+    await settle(hass, sim)
+    call = only_call(config_entry, sim, SALES)
+    for action, data in (
+        ("pause_recording", {}),
+        ("park", {"slot": "3"}),
+        ("blind_transfer", {"target": BOB}),
+        ("set_tag", {"tag": "mine"}),
+        ("set_account_code", {"code": "1000"}),
+        ("drop", {"call_id": call.call_id}),
+    ):
+        message = await refused_unsent(hass, sim, client, "queue_call_not_exposed", action, SALES, **data)
+        assert CAROL in message
+        assert action in message
+    assert not client.parked_calls
+    assert not sim_call.ended
+    await act(hass, sim, "finish", SALES)  # the queue lets go of it: Carol's call goes on
+    assert calls_of(config_entry, sim, SALES) == []
+    assert not sim_call.ended
+
+    other = sim.incoming_call(to=SALES, caller="01707999999", caller_name="Trunk")
+    await settle(hass, sim)
+    sim.answer(other, by=BOB)
+    await settle(hass, sim)
+    await act(hass, sim, "park", SALES, slot="4")  # Bob is exposed: the queue may act on his call
+    assert "4" in client.parked_calls
