@@ -19,6 +19,8 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    ObjectSelector,
+    ObjectSelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -29,8 +31,10 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    AUTH_CODE_NAME_MAX,
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
+    CONF_AUTH_CODES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_FINGERPRINT,
@@ -68,7 +72,10 @@ from .mtcti3 import (
     TooManyConnectionsError,
     get_server_fingerprint,
 )
+from .mtcti3.const import AUTH_CODE_MAX
+from .mtcti3.errors import CommandValidationError
 from .mtcti3.models import LineKind
+from .mtcti3.validation import check_text
 
 PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 
@@ -553,6 +560,9 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
                 errors[CONF_USERS] = "picked_with_all_users"
             if user_input[CONF_ALL_QUEUES] and user_input.get(CONF_QUEUES):
                 errors[CONF_QUEUES] = "picked_with_all_queues"
+            auth_codes = _auth_codes(user_input.get(CONF_AUTH_CODES, []))
+            if auth_codes is None:
+                errors[CONF_AUTH_CODES] = "invalid_auth_codes"
             if not errors:
                 chosen: dict[str, Any] = {}
                 if not user_input[CONF_ALL_USERS]:
@@ -561,6 +571,7 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
                     chosen[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
                 chosen[CONF_DIALLING] = user_input[CONF_DIALLING]
                 chosen[CONF_FEATURE_CODES] = user_input[CONF_FEATURE_CODES]
+                chosen[CONF_AUTH_CODES] = auth_codes
                 return self.async_create_entry(data=chosen)
         # The current choices are suggested, not defaults: a form sent without users picks none.
         schema = vol.Schema({**_exposure_schema(directory, {}, with_all=True).schema, **_rules_schema()})
@@ -572,6 +583,7 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
             CONF_QUEUES: options.get(CONF_QUEUES, []),
             CONF_DIALLING: options.get(CONF_DIALLING, DIAL_ANY),
             CONF_FEATURE_CODES: options.get(CONF_FEATURE_CODES, False),
+            CONF_AUTH_CODES: [{"name": name, "code": code} for name, code in options.get(CONF_AUTH_CODES, {}).items()],
         }
         return self.async_show_form(
             step_id="init",
@@ -589,4 +601,29 @@ def _rules_schema() -> dict[Any, Any]:
             )
         ),
         vol.Required(CONF_FEATURE_CODES, default=False): bool,
+        vol.Optional(CONF_AUTH_CODES, default=[]): ObjectSelector(
+            ObjectSelectorConfig(
+                fields={
+                    "name": {"label": "Name", "required": True, "selector": {"text": {}}},
+                    "code": {"label": "Code", "required": True, "selector": {"text": {"type": "password"}}},
+                },
+                multiple=True,
+                label_field="name",
+            )
+        ),
     }
+
+
+def _auth_codes(entries: Any) -> dict[str, str] | None:
+    """The authorization codes of the form by name, or None when one is not valid: a name of 1 to 32 printable
+    characters used once, a code of 1 to 15 printable characters (the rules of the actions' own fields)."""
+    codes: dict[str, str] = {}
+    try:
+        for item in entries:
+            name = check_text("name", str(item.get("name", "")).strip(), 1, AUTH_CODE_NAME_MAX)
+            if name in codes:
+                return None
+            codes[name] = check_text("code", str(item.get("code", "")), 1, AUTH_CODE_MAX)
+    except CommandValidationError, AttributeError, TypeError:
+        return None
+    return codes

@@ -28,6 +28,10 @@ DIAL_INTERNAL: Final = "internal"
 DIAL_ANY: Final = "any"
 DIALLING_SCOPES: Final = (DIAL_EXPOSED, DIAL_INTERNAL, DIAL_ANY)
 CONF_FEATURE_CODES: Final = "feature_codes"
+# Authorization codes kept in the entry's options, by name: actions name a code (auth_code_name) instead of carrying
+# it, so that it stays out of the action data Home Assistant records.
+CONF_AUTH_CODES: Final = "auth_codes"
+AUTH_CODE_NAME_MAX: Final = 32
 # The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
 CONF_SYSTEM_ID: Final = "system_id"
 # An optional secondary IP Office of a resilient pair (the spec's "Resilient solutions"): its address and the trust

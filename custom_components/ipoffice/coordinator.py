@@ -20,6 +20,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    CONF_AUTH_CODES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_QUEUES,
@@ -208,6 +209,7 @@ class IPOfficeCoordinator:
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
         self.dialling: str = entry.options.get(CONF_DIALLING, DIAL_ANY)
         self.feature_codes: bool = entry.options.get(CONF_FEATURE_CODES, False)
+        self.auth_codes: dict[str, str] = dict(entry.options.get(CONF_AUTH_CODES, {}))  # by name
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
 

@@ -10,7 +10,17 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import CONF_QUEUES, CONF_USERS, DOMAIN, PRIMARY, SECONDARY
+from .const import (
+    CONF_AUTH_CODES,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
+    CONF_QUEUES,
+    CONF_USERS,
+    DIAL_ANY,
+    DOMAIN,
+    PRIMARY,
+    SECONDARY,
+)
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
@@ -78,6 +88,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOffic
             "options": {
                 "users": "all" if CONF_USERS not in options else len(options[CONF_USERS]),
                 "queues": "all" if CONF_QUEUES not in options else len(options[CONF_QUEUES]),
+                "dialling": options.get(CONF_DIALLING, DIAL_ANY),
+                "feature_codes": options.get(CONF_FEATURE_CODES, False),
+                "auth_codes": len(options.get(CONF_AUTH_CODES, {})),  # how many: never their names or codes
             },
         },
         "connection": _connection(coordinator),

@@ -28,7 +28,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import service
 
-from .const import DOMAIN
+from .const import AUTH_CODE_NAME_MAX, DOMAIN
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import async_command
 from .mtcti3 import (
@@ -153,6 +153,8 @@ TRANSFER_TARGET: Final = vol.All(cv.string, _rule(check_target, 1, TRANSFER_TARG
 EXTENSION: Final = vol.All(cv.string, _rule(check_extension))
 PIN: Final = vol.All(cv.string, _rule(check_pin))
 ENABLED: Final = {vol.Required("enabled"): cv.boolean}
+ATTR_AUTH_CODE_NAME: Final = "auth_code_name"
+AUTH_CODE_NAME: Final = _text(1, AUTH_CODE_NAME_MAX)
 SHOWN_MAX: Final = 40
 
 
@@ -444,6 +446,20 @@ def _hot_desk_login(ctx: Context) -> Awaitable[None]:
     return ctx.client.login_extension(ctx.guid, extn)
 
 
+def _auth_code(ctx: Context, field: str) -> str | None:
+    """The authorization code of the action: the code of the entry named ``auth_code_name`` (kept out of the
+    action data Home Assistant records), or the one given in ``field``; not both."""
+    name: str | None = ctx.data.get(ATTR_AUTH_CODE_NAME)
+    if name is None:
+        return ctx.data.get(field)
+    if ctx.data.get(field):
+        raise _invalid(translation_key="auth_code_and_name", field=field)
+    code = ctx.owner.coordinator.auth_codes.get(name)
+    if code is None:
+        raise _invalid(translation_key="unknown_auth_code_name", name=_shown(name))
+    return code
+
+
 async def _make_call(ctx: Context) -> int:
     data = ctx.data
     call_type = data.get("call_type")
@@ -454,7 +470,7 @@ async def _make_call(ctx: Context) -> int:
         data["target"],
         call_type=None if call_type is None else CALL_TYPES[call_type],
         account_code=data.get("account_code"),
-        auth_code=data.get("auth_code"),
+        auth_code=_auth_code(ctx, "auth_code"),
         tag=data.get("tag"),
         withhold_cli=data.get("withhold_cli", False),
         privacy=data.get("privacy", False),
@@ -577,8 +593,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "set_auth_code",
         _F.SET_AUTH_CODE,
-        lambda x: x.client.set_auth_code(x.guid, x.call_id, x.data["code"]),
-        {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX)},
+        lambda x: x.client.set_auth_code(x.guid, x.call_id, _auth_code(x, "code") or ""),
+        {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX), vol.Optional(ATTR_AUTH_CODE_NAME): AUTH_CODE_NAME},
         targets=USER,
     ),
     _call_action(
@@ -631,6 +647,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
             vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
             vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
             vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),
+            vol.Optional(ATTR_AUTH_CODE_NAME): AUTH_CODE_NAME,
             vol.Optional("tag"): _text(0, TAG_MAX),
             vol.Optional("withhold_cli", default=False): cv.boolean,
             vol.Optional("privacy", default=False): cv.boolean,

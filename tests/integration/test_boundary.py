@@ -10,15 +10,18 @@ from typing import Any
 import probatio as vol
 import pytest
 from homeassistant.components.text import ATTR_VALUE, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipoffice.const import (
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
+    CONF_AUTH_CODES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_QUEUES,
@@ -205,6 +208,7 @@ async def test_options_refuse_users_picked_with_all_users(
         CONF_QUEUES: [sales],
         CONF_DIALLING: "internal",
         CONF_FEATURE_CODES: True,
+        CONF_AUTH_CODES: {},
     }
     await hass.async_block_till_done()
     assert entry.runtime_data.dialling == "internal"
@@ -272,3 +276,45 @@ async def test_queue_call_answered_by_an_unexposed_user(
     await settle(hass, sim)
     await act(hass, sim, "park", SALES, slot="4")  # Bob is exposed: the queue may act on his call
     assert "4" in client.parked_calls
+
+
+# --- authorization codes kept out of action data ----------------------------------------------------------------
+
+AUTH_CODE = "8765"  # one of the simulator's codes
+
+
+async def test_named_auth_codes(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """A code kept in the options is used by name: the action's data (which Home Assistant records with the
+    call_service event) holds the name only, IP Office gets the code, and diagnostics count the codes only."""
+    entry = init_integration
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    for bad in ([{"name": "Long", "code": "1\n"}], [{"name": "A", "code": "1"}, {"name": "A", "code": "2"}]):
+        result = await hass.config_entries.options.async_configure(result["flow_id"], {CONF_AUTH_CODES: bad})
+        assert result["errors"] == {CONF_AUTH_CODES: "invalid_auth_codes"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_AUTH_CODES: [{"name": "Long distance", "code": AUTH_CODE}]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert entry.options[CONF_AUTH_CODES] == {"Long distance": AUTH_CODE}
+    await hass.async_block_till_done()
+
+    recorded = async_capture_events(hass, EVENT_CALL_SERVICE)
+    await act(hass, sim, "make_call", BOB, target=CAROL, auth_code_name="Long distance")
+    (sim_call,) = sim.active_calls
+    assert [app.authcode for app in sim_call.apps if app.owner_kind == "user" and app.role == "a"] == [AUTH_CODE]
+    assert AUTH_CODE not in repr([event.data for event in recorded])
+    assert recorded[-1].data["service_data"]["auth_code_name"] == "Long distance"
+
+    await act(hass, sim, "answer", CAROL)
+    await act(hass, sim, "set_auth_code", BOB, auth_code_name="Long distance")  # IP Office accepts the code
+    message = await refused(hass, sim, "unknown_auth_code_name", "set_auth_code", BOB, auth_code_name="Other")
+    assert "Other" in message
+    await refused(hass, sim, "auth_code_and_name", "set_auth_code", BOB, code="4321", auth_code_name="Long distance")
+    assert AUTH_CODE not in repr([event.data for event in recorded])
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["entry"]["options"]["auth_codes"] == 1
+    assert AUTH_CODE not in repr(diagnostics)
+    assert "Long distance" not in repr(diagnostics)
