@@ -35,6 +35,7 @@ from .const import (
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
     CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_FINGERPRINT,
@@ -572,6 +573,7 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
                 chosen[CONF_DIALLING] = user_input[CONF_DIALLING]
                 chosen[CONF_FEATURE_CODES] = user_input[CONF_FEATURE_CODES]
                 chosen[CONF_AUTH_CODES] = auth_codes
+                chosen[CONF_CALLER_NAMES] = user_input[CONF_CALLER_NAMES]
                 return self.async_create_entry(data=chosen)
         # The current choices are suggested, not defaults: a form sent without users picks none.
         schema = vol.Schema({**_exposure_schema(directory, {}, with_all=True).schema, **_rules_schema()})
@@ -583,6 +585,7 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
             CONF_QUEUES: options.get(CONF_QUEUES, []),
             CONF_DIALLING: options.get(CONF_DIALLING, DIAL_ANY),
             CONF_FEATURE_CODES: options.get(CONF_FEATURE_CODES, False),
+            CONF_CALLER_NAMES: options.get(CONF_CALLER_NAMES, True),
             CONF_AUTH_CODES: [{"name": name, "code": code} for name, code in options.get(CONF_AUTH_CODES, {}).items()],
         }
         return self.async_show_form(
@@ -593,7 +596,7 @@ class IPOfficeOptionsFlow(OptionsFlowWithReload):
 
 
 def _rules_schema() -> dict[Any, Any]:
-    """The entry's rules: what its users may dial."""
+    """The entry's rules: what its users may dial, whether callers' names are shown, the named auth codes."""
     return {
         vol.Required(CONF_DIALLING, default=DIAL_ANY): SelectSelector(
             SelectSelectorConfig(
@@ -601,6 +604,7 @@ def _rules_schema() -> dict[Any, Any]:
             )
         ),
         vol.Required(CONF_FEATURE_CODES, default=False): bool,
+        vol.Required(CONF_CALLER_NAMES, default=True): bool,
         vol.Optional(CONF_AUTH_CODES, default=[]): ObjectSelector(
             ObjectSelectorConfig(
                 fields={

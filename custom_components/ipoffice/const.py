@@ -31,6 +31,11 @@ CONF_FEATURE_CODES: Final = "feature_codes"
 # Authorization codes kept in the entry's options, by name: actions name a code (auth_code_name) instead of carrying
 # it, so that it stays out of the action data Home Assistant records.
 CONF_AUTH_CODES: Final = "auth_codes"
+# Whether the names of the other parties of calls (callers' names as IP Office reports them) are shown: in the user's
+# Other party name sensor, the call events and the logbook, which every Home Assistant user can read. On by default.
+CONF_CALLER_NAMES: Final = "caller_names"
+# The entities that show a caller's name: not created (and removed) when an entry leaves names out.
+CALLER_NAME_ENTITIES: Final = (("sensor", "other_party_name"),)
 AUTH_CODE_NAME_MAX: Final = 32
 # The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
 CONF_SYSTEM_ID: Final = "system_id"

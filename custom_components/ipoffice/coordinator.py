@@ -20,7 +20,9 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    CALLER_NAME_ENTITIES,
     CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_QUEUES,
@@ -210,6 +212,7 @@ class IPOfficeCoordinator:
         self.dialling: str = entry.options.get(CONF_DIALLING, DIAL_ANY)
         self.feature_codes: bool = entry.options.get(CONF_FEATURE_CODES, False)
         self.auth_codes: dict[str, str] = dict(entry.options.get(CONF_AUTH_CODES, {}))  # by name
+        self.caller_names: bool = entry.options.get(CONF_CALLER_NAMES, True)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
 
@@ -245,6 +248,8 @@ class IPOfficeCoordinator:
         self._remove_stale_devices()
         if self.pair is None:
             self._remove_pair_entities()
+        if not self.caller_names:
+            self._remove_caller_name_entities()
 
     async def async_stop(self) -> None:
         """Stop listening and disconnect."""
@@ -554,6 +559,8 @@ class IPOfficeCoordinator:
         if event_type is None:
             return
         details = call_details(event)
+        if not self.caller_names:
+            details["other_party_name"] = None
         device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, guid), self.entry.entry_id)
         self.hass.bus.async_fire(  # first: the event the changes it causes are logged as caused by
             EVENT_CALL,
@@ -623,6 +630,17 @@ class IPOfficeCoordinator:
         for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
             if not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers):
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _remove_caller_name_entities(self) -> None:
+        """The entry leaves callers' names out: remove the entities that showed them (see CALLER_NAME_ENTITIES)."""
+        registry = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(registry, self.entry.entry_id):
+            if any(
+                entity.domain == platform and entity.unique_id.endswith(f"_{key}")
+                for platform, key in CALLER_NAME_ENTITIES
+            ):
+                registry.async_remove(entity.entity_id)
 
     @callback
     def _remove_pair_entities(self) -> None:

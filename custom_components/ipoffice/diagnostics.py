@@ -12,6 +12,7 @@ from homeassistant.helpers import device_registry as dr
 
 from .const import (
     CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_QUEUES,
@@ -90,6 +91,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOffic
                 "queues": "all" if CONF_QUEUES not in options else len(options[CONF_QUEUES]),
                 "dialling": options.get(CONF_DIALLING, DIAL_ANY),
                 "feature_codes": options.get(CONF_FEATURE_CODES, False),
+                "caller_names": options.get(CONF_CALLER_NAMES, True),
                 "auth_codes": len(options.get(CONF_AUTH_CODES, {})),  # how many: never their names or codes
             },
         },

@@ -14,6 +14,7 @@ from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -22,11 +23,15 @@ from custom_components.ipoffice.const import (
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
     CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
     CONF_DIALLING,
     CONF_FEATURE_CODES,
     CONF_QUEUES,
     CONF_USERS,
+    DOMAIN,
+    EVENT_CALL,
 )
+from custom_components.ipoffice.logbook import describe_call
 from custom_components.ipoffice.mtcti3 import CallState, IPOfficeClient
 from simulator import Simulator
 
@@ -209,6 +214,7 @@ async def test_options_refuse_users_picked_with_all_users(
         CONF_DIALLING: "internal",
         CONF_FEATURE_CODES: True,
         CONF_AUTH_CODES: {},
+        CONF_CALLER_NAMES: True,
     }
     await hass.async_block_till_done()
     assert entry.runtime_data.dialling == "internal"
@@ -318,3 +324,33 @@ async def test_named_auth_codes(
     assert diagnostics["entry"]["options"]["auth_codes"] == 1
     assert AUTH_CODE not in repr(diagnostics)
     assert "Long distance" not in repr(diagnostics)
+
+
+# --- callers' names ---------------------------------------------------------------------------------------------
+
+
+async def test_caller_names_left_out(hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry) -> None:
+    """States, call events and the logbook are readable by every Home Assistant user: an entry that leaves
+    callers' names out shows the caller's number only, and the Other party name sensor goes."""
+    guid = guid_of(sim, BOB)
+    await set_up(hass, config_entry, sim)
+    registry = er.async_get(hass)
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{guid}_other_party_name") is not None
+    await hass.config_entries.async_unload(config_entry.entry_id)
+    hass.config_entries.async_update_entry(config_entry, options={CONF_CALLER_NAMES: False})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{guid}_other_party_name") is None
+
+    events = async_capture_events(hass, EVENT_CALL)
+    sim.incoming_call(to=BOB, caller="01707123456", caller_name="Secret Caller")
+    await settle(hass, sim)
+    assert events
+    assert {event.data["other_party_name"] for event in events} == {None}
+    assert {event.data["other_party_number"] for event in events} == {"01707123456"}
+    call_event = hass.states.get(entity_id(hass, "event", f"{guid}_call"))
+    assert call_event.attributes["other_party_name"] is None
+    assert call_event.attributes["other_party_number"] == "01707123456"
+    shown = repr([state.as_dict() for state in hass.states.async_all()]) + repr([event.data for event in events])
+    assert "Secret Caller" not in shown
+    assert describe_call(dict(events[0].data)) == "incoming call from 01707123456"  # the logbook's entry

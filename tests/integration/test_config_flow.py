@@ -33,7 +33,12 @@ from simulator import Simulator, SimulatorConfig
 from .conftest import PASSWORD, USERNAME, entry_data, guid_of
 
 OTHER_FINGERPRINT = ":".join(["AB"] * 32)
-DEFAULT_RULES = {"dialling": "any", "feature_codes": False, "auth_codes": {}}  # what the options form stores when left as it is
+DEFAULT_RULES = {
+    "dialling": "any",
+    "feature_codes": False,
+    "auth_codes": {},
+    "caller_names": True,
+}  # what the options form stores when left as it is
 
 
 def _user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
