@@ -28,8 +28,9 @@ TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
 # Fields that may hold a number of the public (a caller, a forwarding destination): redacted unless an extension.
 NUMBER_FIELDS = {"number", "called_party", "fwdu_number", "fwdb_number", "trunk_did"}
 # Personal fields: redacted when set. A call's tag and account code (fields of a Call only) say who or what the
-# call is about; email is the user's or queue's address.
-PERSONAL_FIELDS = {"email", "tag", "account_code"}
+# call is about; email is the user's or queue's address; a user's absence text (``text`` of its Absence, the only
+# field of that name) and application presence text often hold a phone number or whereabouts.
+PERSONAL_FIELDS = {"email", "tag", "account_code", "text", "app"}
 # Fields whose value is a Party (or a list of them): of a Call, and ``party`` of a ConferenceMember. A party's name
 # is that of a caller or callee (a third party) and is redacted; the owner's own ``name``/``fullname`` (User, Queue)
 # is not in a party and stays.

@@ -9,14 +9,19 @@ from typing import Any
 
 import probatio as vol
 import pytest
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.components.text import ATTR_VALUE, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_CALL_SERVICE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+    get_diagnostics_for_device,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ipoffice.const import (
@@ -354,3 +359,18 @@ async def test_caller_names_left_out(hass: HomeAssistant, sim: Simulator, config
     shown = repr([state.as_dict() for state in hass.states.async_all()]) + repr([event.data for event in events])
     assert "Secret Caller" not in shown
     assert describe_call(dict(events[0].data)) == "incoming call from 01707123456"  # the logbook's entry
+
+
+async def test_absence_text_redacted_in_diagnostics(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, hass_client: ClientSessionGenerator
+) -> None:
+    """An absence text often holds a phone number: a user's diagnostics keep its message type, not its text."""
+    sim.update_user("2007", absence=(3, "Call 07700900999"))
+    await settle(hass, sim)
+    device = dr.async_get(hass).async_get_device_by_identifier(
+        (DOMAIN, guid_of(sim, "2007")), init_integration.entry_id
+    )
+    assert device is not None
+    diagnostics = await get_diagnostics_for_device(hass, hass_client, init_integration, device)
+    assert diagnostics["model"]["absence"] == {"message": 3, "text": REDACTED}
+    assert "07700900999" not in repr(diagnostics)
