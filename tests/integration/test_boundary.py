@@ -5,6 +5,7 @@ Against the simulator over real sockets: each refusal is checked to send nothing
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import probatio as vol
@@ -37,7 +38,7 @@ from custom_components.ipoffice.const import (
     EVENT_CALL,
 )
 from custom_components.ipoffice.logbook import describe_call
-from custom_components.ipoffice.mtcti3 import CallState, IPOfficeClient
+from custom_components.ipoffice.mtcti3 import CallFeature, CallState, IPOfficeClient
 from simulator import Simulator
 
 from .conftest import entity_id, guid_of, settle
@@ -102,6 +103,10 @@ async def test_feature_codes_refused_by_default(
     assert only_call(config_entry, sim, BOB).state is CallState.DIALTONE
     await refused_unsent(hass, sim, client, "feature_code_refused", "dial", BOB, digits=PICKUP_CAROL)
     await refused_unsent(hass, sim, client, "feature_code_refused", "dial", BOB, digits="*")
+    # DTMF on dial tone would be dialled: refused even where IP Office does not report the call's features
+    bob = client.users[guid_of(sim, BOB)]
+    call = only_call(config_entry, sim, BOB)
+    bob.calls[call.call_id] = dataclasses.replace(call, features=CallFeature(0))
     await refused_unsent(hass, sim, client, "action_not_available", "send_dtmf", BOB, digits=PICKUP_CAROL)
     await act(hass, sim, "dial", BOB, digits=CAROL)  # a plain number is dialled
     assert only_call(config_entry, sim, CAROL).state is CallState.RINGING
