@@ -19,6 +19,8 @@ from homeassistant.data_entry_flow import section
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    ObjectSelector,
+    ObjectSelectorConfig,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -29,8 +31,13 @@ from homeassistant.helpers.selector import (
 )
 
 from .const import (
+    AUTH_CODE_NAME_MAX,
     CONF_ALL_QUEUES,
     CONF_ALL_USERS,
+    CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
     CONF_FINGERPRINT,
     CONF_QUEUES,
     CONF_SECONDARY,
@@ -42,6 +49,8 @@ from .const import (
     CONF_TLS_MODE,
     CONF_USERS,
     DEFAULT_PORT,
+    DIAL_ANY,
+    DIALLING_SCOPES,
     DOMAIN,
     LARGE_SYSTEM_USERS,
     LOGGER,
@@ -64,7 +73,10 @@ from .mtcti3 import (
     TooManyConnectionsError,
     get_server_fingerprint,
 )
+from .mtcti3.const import AUTH_CODE_MAX
+from .mtcti3.errors import CommandValidationError
 from .mtcti3.models import LineKind
+from .mtcti3.validation import check_text
 
 PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 
@@ -534,21 +546,88 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class IPOfficeOptionsFlow(OptionsFlowWithReload):
-    """Choose the users and queues the entry exposes (IP Office itself cannot restrict MTCTI-3)."""
+    """Choose what the entry exposes and lets its users do (IP Office itself cannot restrict MTCTI-3)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show the users and queues of the system."""
+        """Show the users and queues of the system and the entry's rules; refuse a choice that means two things."""
         entry: IPOfficeConfigEntry = self.config_entry
         if entry.state is not ConfigEntryState.LOADED:
             return self.async_abort(reason="not_loaded")
         directory = entry.runtime_data.client.directory
+        errors: dict[str, str] = {}
         if user_input is not None:
-            options: dict[str, Any] = {}
-            if not user_input[CONF_ALL_USERS]:
-                options[CONF_USERS] = user_input.get(CONF_USERS, [])
-            if not user_input[CONF_ALL_QUEUES]:
-                options[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
-            return self.async_create_entry(data=options)
+            # "All users" with users picked would expose everyone while the form seems to pick a few: say so.
+            if user_input[CONF_ALL_USERS] and user_input.get(CONF_USERS):
+                errors[CONF_USERS] = "picked_with_all_users"
+            if user_input[CONF_ALL_QUEUES] and user_input.get(CONF_QUEUES):
+                errors[CONF_QUEUES] = "picked_with_all_queues"
+            auth_codes = _auth_codes(user_input.get(CONF_AUTH_CODES, []))
+            if auth_codes is None:
+                errors[CONF_AUTH_CODES] = "invalid_auth_codes"
+            if not errors:
+                chosen: dict[str, Any] = {}
+                if not user_input[CONF_ALL_USERS]:
+                    chosen[CONF_USERS] = user_input.get(CONF_USERS, [])
+                if not user_input[CONF_ALL_QUEUES]:
+                    chosen[CONF_QUEUES] = user_input.get(CONF_QUEUES, [])
+                chosen[CONF_DIALLING] = user_input[CONF_DIALLING]
+                chosen[CONF_FEATURE_CODES] = user_input[CONF_FEATURE_CODES]
+                chosen[CONF_AUTH_CODES] = auth_codes
+                chosen[CONF_CALLER_NAMES] = user_input[CONF_CALLER_NAMES]
+                return self.async_create_entry(data=chosen)
+        # The current choices are suggested, not defaults: a form sent without users picks none.
+        schema = vol.Schema({**_exposure_schema(directory, {}, with_all=True).schema, **_rules_schema()})
+        options = entry.options
+        current = {
+            CONF_ALL_USERS: CONF_USERS not in options,
+            CONF_USERS: options.get(CONF_USERS, []),
+            CONF_ALL_QUEUES: CONF_QUEUES not in options,
+            CONF_QUEUES: options.get(CONF_QUEUES, []),
+            CONF_DIALLING: options.get(CONF_DIALLING, DIAL_ANY),
+            CONF_FEATURE_CODES: options.get(CONF_FEATURE_CODES, False),
+            CONF_CALLER_NAMES: options.get(CONF_CALLER_NAMES, True),
+            CONF_AUTH_CODES: [{"name": name, "code": code} for name, code in options.get(CONF_AUTH_CODES, {}).items()],
+        }
         return self.async_show_form(
-            step_id="init", data_schema=_exposure_schema(directory, entry.options, with_all=True)
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or current),
+            errors=errors,
         )
+
+
+def _rules_schema() -> dict[Any, Any]:
+    """The entry's rules: what its users may dial, whether callers' names are shown, the named auth codes."""
+    return {
+        vol.Required(CONF_DIALLING, default=DIAL_ANY): SelectSelector(
+            SelectSelectorConfig(
+                options=list(DIALLING_SCOPES), translation_key=CONF_DIALLING, mode=SelectSelectorMode.LIST
+            )
+        ),
+        vol.Required(CONF_FEATURE_CODES, default=False): bool,
+        vol.Required(CONF_CALLER_NAMES, default=True): bool,
+        vol.Optional(CONF_AUTH_CODES, default=[]): ObjectSelector(
+            ObjectSelectorConfig(
+                fields={
+                    "name": {"label": "Name", "required": True, "selector": {"text": {}}},
+                    "code": {"label": "Code", "required": True, "selector": {"text": {"type": "password"}}},
+                },
+                multiple=True,
+                label_field="name",
+            )
+        ),
+    }
+
+
+def _auth_codes(entries: Any) -> dict[str, str] | None:
+    """The authorization codes of the form by name, or None when one is not valid: a name of 1 to 32 printable
+    characters used once, a code of 1 to 15 printable characters (the rules of the actions' own fields)."""
+    codes: dict[str, str] = {}
+    try:
+        for item in entries:
+            name = check_text("name", str(item.get("name", "")).strip(), 1, AUTH_CODE_NAME_MAX)
+            if name in codes:
+                return None
+            codes[name] = check_text("code", str(item.get("code", "")), 1, AUTH_CODE_MAX)
+    except CommandValidationError, AttributeError, TypeError:
+        return None
+    return codes

@@ -19,6 +19,24 @@ CONF_USERS: Final = "users"
 CONF_QUEUES: Final = "queues"
 CONF_ALL_USERS: Final = "all_users"
 CONF_ALL_QUEUES: Final = "all_queues"
+# What the actions and texts of an entry let a Home Assistant user dial (make_call, transfers, forwarding...): the
+# extensions of exposed users and queues, any extension of the system, or any number (the default, as any phone).
+# Feature codes (numbers with * or #, such as *32*N# to pick up N's call) are a choice of their own, off by default.
+CONF_DIALLING: Final = "dialling"
+DIAL_EXPOSED: Final = "exposed"
+DIAL_INTERNAL: Final = "internal"
+DIAL_ANY: Final = "any"
+DIALLING_SCOPES: Final = (DIAL_EXPOSED, DIAL_INTERNAL, DIAL_ANY)
+CONF_FEATURE_CODES: Final = "feature_codes"
+# Authorization codes kept in the entry's options, by name: actions name a code (auth_code_name) instead of carrying
+# it, so that it stays out of the action data Home Assistant records.
+CONF_AUTH_CODES: Final = "auth_codes"
+# Whether the names of the other parties of calls (callers' names as IP Office reports them) are shown: in the user's
+# Other party name sensor, the call events and the logbook, which every Home Assistant user can read. On by default.
+CONF_CALLER_NAMES: Final = "caller_names"
+# The entities that show a caller's name: not created (and removed) when an entry leaves names out.
+CALLER_NAME_ENTITIES: Final = (("sensor", "other_party_name"),)
+AUTH_CODE_NAME_MAX: Final = 32
 # The identifier of the system device: the first unique id of the entry (kept when a renewed certificate changes it).
 CONF_SYSTEM_ID: Final = "system_id"
 # An optional secondary IP Office of a resilient pair (the spec's "Resilient solutions"): its address and the trust

@@ -20,11 +20,18 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 
 from .const import (
+    CALLER_NAME_ENTITIES,
+    CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
     CONF_QUEUES,
     CONF_SECONDARY_HOST,
     CONF_SYSTEM_ID,
     CONF_USERS,
     CORE_ENTITIES_ABOVE_USERS,
+    DIAL_ANY,
+    DIAL_EXPOSED,
     DOMAIN,
     EVENT_CALL,
     ISSUE_CERTIFICATE_CHANGED,
@@ -54,6 +61,7 @@ from .mtcti3 import (
 )
 from .mtcti3.models import LineKind
 from .mtcti3.pair import PairClient
+from .mtcti3.validation import has_feature_code
 
 type IPOfficeConfigEntry = ConfigEntry[IPOfficeCoordinator]
 type UsersCallback = Callable[[list[User]], None]
@@ -214,6 +222,12 @@ def call_details(event: CallEvent) -> dict[str, Any]:
     return details
 
 
+def _refused(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=translation_key, translation_placeholders=placeholders
+    )
+
+
 class IPOfficeCoordinator:
     """Runs one MTCTI-3 connection and tells entities what changed."""
 
@@ -244,6 +258,10 @@ class IPOfficeCoordinator:
         selected_queues = entry.options.get(CONF_QUEUES)
         self.selected_users: frozenset[str] | None = None if selected_users is None else frozenset(selected_users)
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
+        self.dialling: str = entry.options.get(CONF_DIALLING, DIAL_ANY)
+        self.feature_codes: bool = entry.options.get(CONF_FEATURE_CODES, False)
+        self.auth_codes: dict[str, str] = dict(entry.options.get(CONF_AUTH_CODES, {}))  # by name
+        self.caller_names: bool = entry.options.get(CONF_CALLER_NAMES, True)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
 
@@ -281,6 +299,8 @@ class IPOfficeCoordinator:
         self._remove_stale_devices()
         if self.pair is None:
             self._remove_pair_entities()
+        if not self.caller_names:
+            self._remove_caller_name_entities()
 
     async def async_stop(self) -> None:
         """Stop listening and disconnect."""
@@ -357,6 +377,37 @@ class IPOfficeCoordinator:
         """Whether ``extension`` is that of a user or queue the entry exposes (actions may act on its phone)."""
         line = self.line_of(extension)
         return line is not None and self.line_exposed(line)
+
+    def unexposed_answerer(self, call: Call) -> str | None:
+        """The extension of the user the entry does not expose who answered ``call`` of a queue (the party the
+        queue's call is connected to), or None: nobody has answered it, or an exposed user or someone outside the
+        system did."""
+        party = call.connected_party
+        if party is None or not party.number:
+            return None
+        line = self.line_of(party.number, LineKind.USER)
+        if line is None or self.user_exposed(line.guid):
+            return None
+        return party.number
+
+    def check_dialled(self, number: str) -> None:
+        """Refuse a number the entry does not let its users dial (make_call, transfers, forwarding): a feature code
+        (a number with * or #) unless the entry allows them; otherwise a number outside its dialling scope (the
+        extensions of exposed users and queues, any extension of the system, or any number). An empty number
+        (dial tone, no forwarding number) is not dialled."""
+        if not number:
+            return
+        if has_feature_code(number):
+            if not self.feature_codes:
+                raise _refused(translation_key="feature_code_refused", number=number)
+            return
+        if self.dialling == DIAL_ANY:
+            return
+        line = self.line_of(number)
+        if line is None:
+            raise _refused(translation_key="number_not_internal", number=number)
+        if self.dialling == DIAL_EXPOSED and not self.line_exposed(line):
+            raise _refused(translation_key="number_not_exposed", number=number)
 
     @property
     def system_device_info(self) -> DeviceInfo:
@@ -576,6 +627,8 @@ class IPOfficeCoordinator:
         if event_type is None:
             return
         details = call_details(event)
+        if not self.caller_names:
+            details["other_party_name"] = None
         device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, guid), self.entry.entry_id)
         self.hass.bus.async_fire(  # first: the event the changes it causes are logged as caused by
             EVENT_CALL,
@@ -645,6 +698,17 @@ class IPOfficeCoordinator:
         for device in dr.async_entries_for_config_entry(device_registry, self.entry.entry_id):
             if not any(domain == DOMAIN and ident in keep for domain, ident in device.identifiers):
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
+
+    @callback
+    def _remove_caller_name_entities(self) -> None:
+        """The entry leaves callers' names out: remove the entities that showed them (see CALLER_NAME_ENTITIES)."""
+        registry = er.async_get(self.hass)
+        for entity in er.async_entries_for_config_entry(registry, self.entry.entry_id):
+            if any(
+                entity.domain == platform and entity.unique_id.endswith(f"_{key}")
+                for platform, key in CALLER_NAME_ENTITIES
+            ):
+                registry.async_remove(entity.entity_id)
 
     @callback
     def _remove_pair_entities(self) -> None:

@@ -10,7 +10,18 @@ from homeassistant.const import CONF_PASSWORD, CONF_USERNAME
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 
-from .const import CONF_QUEUES, CONF_USERS, DOMAIN, PRIMARY, SECONDARY
+from .const import (
+    CONF_AUTH_CODES,
+    CONF_CALLER_NAMES,
+    CONF_DIALLING,
+    CONF_FEATURE_CODES,
+    CONF_QUEUES,
+    CONF_USERS,
+    DIAL_ANY,
+    DOMAIN,
+    PRIMARY,
+    SECONDARY,
+)
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 
 TO_REDACT = {CONF_PASSWORD, CONF_USERNAME}
@@ -27,8 +38,9 @@ NUMBER_FIELDS = {
     "teleworker",
 }
 # Personal fields: redacted when set. A call's tag and account code (fields of a Call only) say who or what the
-# call is about; email is the user's or queue's address.
-PERSONAL_FIELDS = {"email", "tag", "account_code"}
+# call is about; email is the user's or queue's address; a user's absence text (``text`` of its Absence, the only
+# field of that name) and application presence text often hold a phone number or whereabouts.
+PERSONAL_FIELDS = {"email", "tag", "account_code", "text", "app"}
 # Fields whose value is a Party (or a list of them): of a Call, and ``party`` of a ConferenceMember. A party's name
 # is that of a caller or callee (a third party) and is redacted; the owner's own ``name``/``fullname`` (User, Queue)
 # is not in a party and stays.
@@ -88,6 +100,10 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOffic
             "options": {
                 "users": "all" if CONF_USERS not in options else len(options[CONF_USERS]),
                 "queues": "all" if CONF_QUEUES not in options else len(options[CONF_QUEUES]),
+                "dialling": options.get(CONF_DIALLING, DIAL_ANY),
+                "feature_codes": options.get(CONF_FEATURE_CODES, False),
+                "caller_names": options.get(CONF_CALLER_NAMES, True),
+                "auth_codes": len(options.get(CONF_AUTH_CODES, {})),  # how many: never their names or codes
             },
         },
         "connection": _connection(coordinator),

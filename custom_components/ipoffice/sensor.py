@@ -18,7 +18,7 @@ from homeassistant.const import EntityCategory
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import PRIMARY, SECONDARY
+from .const import CALLER_NAME_ENTITIES, PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import IPOfficeQueueEntity, IPOfficeSystemEntity, IPOfficeUserEntity
 from .mtcti3 import Call, CallState, Party, PhoneState, Queue, User
@@ -212,7 +212,11 @@ async def async_setup_entry(
     def add_users(users: list[User]) -> None:
         entities: list[SensorEntity] = []
         for user in users:
-            entities.extend(IPOfficeUserSensor(coordinator, description, user) for description in USER_SENSORS)
+            entities.extend(
+                IPOfficeUserSensor(coordinator, description, user)
+                for description in USER_SENSORS
+                if coordinator.caller_names or ("sensor", description.key) not in CALLER_NAME_ENTITIES
+            )
             entities.append(IPOfficeMissedCallsSensor(coordinator, MISSED_CALLS, user))
         async_add_entities(entities)
 

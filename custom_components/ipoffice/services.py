@@ -13,6 +13,7 @@ the spec limits is validated by the schema before anything is sent; the client c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -27,7 +28,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import service
 
-from .const import DOMAIN
+from .const import AUTH_CODE_NAME_MAX, DOMAIN
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import async_command
 from .mtcti3 import (
@@ -52,11 +53,19 @@ from .mtcti3.const import (
     TAG_MAX,
     TRANSFER_TARGET_MAX,
 )
+from .mtcti3.errors import CommandValidationError, shown
+from .mtcti3.validation import (
+    check_digits,
+    check_extension,
+    check_number,
+    check_pin,
+    check_target,
+    check_text,
+)
 from .select import SERVICE_MODES
 
 ATTR_CALL_ID: Final = "call_id"
 INT32_MAX: Final = 0x7FFFFFFF
-EXTENSION_MAX: Final = 31
 SHORT_CODE_VALUE_MAX: Final = 127
 
 USER: Final = frozenset({"user"})
@@ -88,38 +97,73 @@ TRANSFER_TYPES: Final = {
 # Office lets MTCTI-3 do this to any phone, and the entry's choice of users is the only limit there is.
 INTRUSIVE_CALL_TYPES: Final = frozenset({"page", "force_feed", "intrude", "pickup"})
 INTRUSIVE_TRANSFER_TYPES: Final = frozenset({"page", "force_answer", "intrude", "whisper", "inclusion"})
+# The call actions that change only the queue's side of a queue's call: allowed whoever answered it.
+QUEUE_SIDE_ACTIONS: Final = frozenset({"finish", "set_priority"})
 ABSENCE_MESSAGES: Final = {message.name.lower(): message for message in AbsenceMessage}
 DEVICE_HINTS: Final = ("deskphoneany", "softphoneany", "mobileany", "deviceany")
 MEMBER_OPERATIONS: Final = ("drop", "mute", "unmute")
 
 
+def _rule(check: Callable[..., Any], *limits: int) -> Callable[[Any], Any]:
+    """A voluptuous validator of one of the client's shared rules (:mod:`.mtcti3.validation`): the action is
+    invalid, naming the field and the rule, before anything is sent."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return check("value", value, *limits)
+        except CommandValidationError as err:
+            raise vol.Invalid(f"must be {err.limit}") from err
+
+    return validate
+
+
 def _text(minimum: int, maximum: int) -> vol.All[Any]:
-    return vol.All(cv.string, vol.Length(min=minimum, max=maximum))
+    """Printable text (no control characters or line breaks) of ``minimum``..``maximum`` characters."""
+    return vol.All(cv.string, _rule(check_text, minimum, maximum))
 
 
 def _digits(minimum: int, maximum: int) -> vol.All[Any]:
-    pattern = rf"^[0-9*#]{{{minimum},{maximum}}}$"
-    return vol.All(cv.string, vol.Match(pattern, msg=f"must be {minimum} to {maximum} of 0-9 * #"))
+    """``minimum``..``maximum`` characters of 0-9 * #."""
+    return vol.All(cv.string, _rule(check_digits, minimum, maximum))
+
+
+def _number(minimum: int) -> vol.All[Any]:
+    """A number to dial or forward to: 0-9 * # and a leading +, never the spec's "/type/destination" form (which
+    only ``transfer_type`` makes), whatever blanks or control characters precede it."""
+    return vol.All(cv.string, _rule(check_number, minimum, TRANSFER_TARGET_MAX))
+
+
+def _integer(value: Any) -> int:
+    """An integer, or a text of digits (a template's result): never a bool, a float or a blank-padded text."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,11}", value):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise vol.Invalid("must be an integer")
 
 
 def _count(minimum: int = 0, maximum: int = INT32_MAX) -> vol.All[Any]:
-    return vol.All(vol.Coerce(int), vol.Range(min=minimum, max=maximum))
+    return vol.All(_integer, vol.Range(min=minimum, max=maximum))
 
 
-def _target(minimum: int) -> vol.All[Any]:
-    """A number to call: not the spec's "/type/destination" form, which only ``transfer_type`` may make."""
-    return vol.All(
-        _text(minimum, TRANSFER_TARGET_MAX),
-        vol.Match(r"^(?!/)", msg="must not start with / (choose a transfer type instead)"),
-    )
-
-
-TARGET: Final = _target(1)
-EXTENSION: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
+NUMBER: Final = _number(1)
+# The target of blind_transfer: a number, or with a transfer type its destination (a callflow name, a conference,
+# an extension), checked for that type when the action runs.
+TRANSFER_TARGET: Final = vol.All(cv.string, _rule(check_target, 1, TRANSFER_TARGET_MAX))
+EXTENSION: Final = vol.All(cv.string, _rule(check_extension))
+PIN: Final = vol.All(cv.string, _rule(check_pin))
 # A user's login code (hot desking): digits, as IP Office's login codes are; the message never repeats it.
-LOGIN_CODE: Final = vol.All(cv.string, vol.Match(r"^[0-9]{1,31}$", msg="must be 1 to 31 digits"))
+LOGIN_CODE: Final = vol.All(cv.string, _rule(check_extension))
 ENABLED: Final = {vol.Required("enabled"): cv.boolean}
-DESTINATION_MAX: Final = TRANSFER_TARGET_MAX
+ATTR_AUTH_CODE_NAME: Final = "auth_code_name"
+AUTH_CODE_NAME: Final = _text(1, AUTH_CODE_NAME_MAX)
+SHOWN_MAX: Final = 40
+
+
+def _shown(value: object) -> str:
+    """A value the user gave, as an error message quotes it: escaped and cut short when it is odd or long."""
+    text = str(value)
+    return text if len(text) <= SHOWN_MAX and text.isprintable() else shown(text, SHOWN_MAX)
 
 
 def _invalid(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
@@ -155,13 +199,13 @@ def resolve_owner(hass: HomeAssistant, data: Mapping[str, Any], kinds: frozenset
     if (entity_id := data.get(ATTR_ENTITY_ID)) is not None:
         entity = er.async_get(hass).async_get(entity_id)
         if entity is None or entity.platform != DOMAIN or entity.device_id is None:
-            raise _invalid(translation_key="not_our_entity", entity=entity_id)
+            raise _invalid(translation_key="not_our_entity", entity=_shown(entity_id))
         if device_id is not None and device_id != entity.device_id:
-            raise _invalid(translation_key="target_mismatch", entity=entity_id)
+            raise _invalid(translation_key="target_mismatch", entity=_shown(entity_id))
         device_id = entity.device_id
     device = dr.async_get(hass).async_get(device_id or "")
     if device is None:
-        raise _invalid(translation_key="unknown_device", device=str(device_id))
+        raise _invalid(translation_key="unknown_device", device=_shown(device_id))
     label = device.name_by_user or device.name or device.id
     entry: IPOfficeConfigEntry | None = next(
         (
@@ -291,11 +335,12 @@ def _call_action(
 def _check_intrusive(ctx: Context, target: str, kind: str | None, intrusive: frozenset[str]) -> None:
     """Refuse a call type that acts on the target's phone unless the target is exposed (see INTRUSIVE_CALL_TYPES)."""
     if kind in intrusive and not ctx.owner.coordinator.extension_exposed(target):
-        raise _invalid(translation_key="target_not_exposed", target=target, type=str(kind))
+        raise _invalid(translation_key="target_not_exposed", target=_shown(target), type=str(kind))
 
 
-def _transfer_target(ctx: Context) -> str:
-    """The BlindTransfer arg1: the target, or the spec's "/type/destination" form (";MODEFROMPIN(pin)")."""
+def _blind_transfer(ctx: Context) -> Awaitable[None]:
+    """Transfer to the target, or with a transfer type to its destination (the client composes the spec's
+    "/type/destination" form, with ";MODEFROMPIN(pin)" for a MeetMe PIN)."""
     data = ctx.data
     target: str = data["target"]
     kind = data.get("transfer_type")
@@ -303,10 +348,43 @@ def _transfer_target(ctx: Context) -> str:
     if pin is not None and kind != "meetme":
         raise _invalid(translation_key="pin_needs_meetme")
     _check_intrusive(ctx, target, kind, INTRUSIVE_TRANSFER_TYPES)
-    if kind is None:
-        return target
-    text = f"/{int(TRANSFER_TYPES[kind])}/{target}"
-    return text if pin is None else f"{text};MODEFROMPIN({pin})"
+    if kind == "fne":  # a feature of the dial plan, reached by name
+        if not ctx.owner.coordinator.feature_codes:
+            raise _invalid(translation_key="feature_code_refused", number=_shown(target))
+    elif kind != "voicemail":  # a number to ring (a voicemail callflow or mailbox is a name)
+        _dialled(ctx, check_number("target", target, 1))
+    transfer_type = None if kind is None else TRANSFER_TYPES[kind]
+    return ctx.client.blind_transfer(ctx.guid, ctx.call_id, target, transfer_type, pin)
+
+
+def _dialled[T: (str, str | None)](ctx: Context, number: T) -> T:
+    """``number``, once the entry's dialling rules allow it (see IPOfficeCoordinator.check_dialled)."""
+    if number is not None:
+        ctx.owner.coordinator.check_dialled(number)
+    return number
+
+
+def _dial(ctx: Context) -> Awaitable[None]:
+    """Overlap dialling: the number dialled so far with the new digits must be one the entry lets its users dial."""
+    assert ctx.call is not None
+    digits: str = ctx.data["digits"]
+    so_far = ctx.call.called_party if ctx.call.state in (CallState.DIALTONE, CallState.DIALLING) else ""
+    ctx.owner.coordinator.check_dialled(so_far + digits)
+    return ctx.client.dial_digits(ctx.guid, ctx.call_id, digits)
+
+
+def _send_dtmf(ctx: Context) -> Awaitable[None]:
+    """DTMF to the far end of a call: not on a call still in dial tone or dialling, where the digits would be
+    dialled (past the entry's dialling rules)."""
+    assert ctx.call is not None
+    if ctx.call.state in (CallState.DIALTONE, CallState.DIALLING):
+        raise _invalid(
+            translation_key="action_not_available",
+            action="send_dtmf",
+            call_id=str(ctx.call.call_id),
+            state=ctx.call.state.name.lower(),
+        )
+    return ctx.client.send_dtmf(ctx.guid, ctx.call_id, ctx.data["digits"])
 
 
 def _member_lref(ctx: Context) -> int:
@@ -316,7 +394,7 @@ def _member_lref(ctx: Context) -> int:
     for member in ctx.call.conference_members:
         if wanted in (member.party.number, member.party.name, str(member.lref)):
             return member.lref
-    raise _invalid(translation_key="conference_member_not_found", member=wanted, call_id=str(ctx.call.call_id))
+    raise _invalid(translation_key="conference_member_not_found", member=_shown(wanted), call_id=str(ctx.call.call_id))
 
 
 def _queue_member(ctx: Context, *, must_be_member: bool) -> str:
@@ -355,13 +433,18 @@ def _complete_conference(ctx: Context) -> Awaitable[None]:
 
 
 def _hot_desk_login(ctx: Context) -> Awaitable[None]:
-    """Log the user in at ``extension``, with its login code and as a teleworker when given: not at a phone of a
-    user the entry does not expose (that user is logged off it)."""
+    """Log the user in at ``extension``: the extension of a user of the IP Office, the entry exposing that user
+    (who is logged off it); with the user's login code, and as a teleworker, when given. A number that is no user's
+    (a queue's, or unknown, such as "02008") is refused: what IP Office would make of it cannot be checked."""
     data = ctx.data
     extn: str = data["extension"]
     coordinator = ctx.owner.coordinator
     line = coordinator.line_of(extn)
-    if line is not None and line.guid != ctx.guid and not coordinator.line_exposed(line):
+    if line is None:
+        raise _invalid(translation_key="unknown_extension", extension=extn)
+    if line.kind is LineKind.QUEUE:
+        raise _invalid(translation_key="extension_is_queue", extension=extn)
+    if line.guid != ctx.guid and not coordinator.line_exposed(line):
         raise _invalid(translation_key="extension_not_exposed", extension=extn)
     return ctx.client.login_extension(
         ctx.guid,
@@ -373,16 +456,31 @@ def _hot_desk_login(ctx: Context) -> Awaitable[None]:
     )
 
 
+def _auth_code(ctx: Context, field: str) -> str | None:
+    """The authorization code of the action: the code of the entry named ``auth_code_name`` (kept out of the
+    action data Home Assistant records), or the one given in ``field``; not both."""
+    name: str | None = ctx.data.get(ATTR_AUTH_CODE_NAME)
+    if name is None:
+        return ctx.data.get(field)
+    if ctx.data.get(field):
+        raise _invalid(translation_key="auth_code_and_name", field=field)
+    code = ctx.owner.coordinator.auth_codes.get(name)
+    if code is None:
+        raise _invalid(translation_key="unknown_auth_code_name", name=_shown(name))
+    return code
+
+
 async def _make_call(ctx: Context) -> int:
     data = ctx.data
     call_type = data.get("call_type")
     _check_intrusive(ctx, data["target"], call_type, INTRUSIVE_CALL_TYPES)
+    _dialled(ctx, data["target"])
     return await ctx.client.make_call(
         ctx.guid,
         data["target"],
         call_type=None if call_type is None else CALL_TYPES[call_type],
         account_code=data.get("account_code"),
-        auth_code=data.get("auth_code"),
+        auth_code=_auth_code(ctx, "auth_code"),
         tag=data.get("tag"),
         withhold_cli=data.get("withhold_cli", False),
         privacy=data.get("privacy", False),
@@ -395,9 +493,9 @@ def _set_absence(ctx: Context) -> Awaitable[None]:
 
 _F = CallFeature
 TRANSFER_FIELDS: Final = {
-    vol.Required("target"): TARGET,
+    vol.Required("target"): TRANSFER_TARGET,
     vol.Optional("transfer_type"): vol.In(list(TRANSFER_TYPES)),
-    vol.Optional("pin"): vol.All(cv.string, vol.Match(r"^[0-9]{1,16}$", msg="must be 1 to 16 digits")),
+    vol.Optional("pin"): PIN,
 }
 
 ACTIONS: Final[tuple[Action, ...]] = (
@@ -416,14 +514,14 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "blind_transfer",
         _F.BLIND_TRANSFER,
-        lambda x: x.client.blind_transfer(x.guid, x.call_id, _transfer_target(x)),
+        _blind_transfer,
         TRANSFER_FIELDS,
     ),
     _call_action(
         "redirect",
         _F.REDIRECT,
-        lambda x: x.client.redirect_call(x.guid, x.call_id, x.data["target"]),
-        {vol.Required("target"): TARGET},
+        lambda x: x.client.redirect_call(x.guid, x.call_id, _dialled(x, x.data["target"])),
+        {vol.Required("target"): NUMBER},
         prefer=_ringing,
     ),
     _call_action(
@@ -435,8 +533,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "setup_transfer",
         _F.SETUP_TRANSFER,
-        lambda x: x.client.setup_transfer(x.guid, x.call_id, x.data.get("target")),
-        {vol.Optional("target"): TARGET},
+        lambda x: x.client.setup_transfer(x.guid, x.call_id, _dialled(x, x.data.get("target"))),
+        {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
     ),
@@ -451,8 +549,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "setup_conference",
         _F.SETUP_TRANSFER,
-        lambda x: x.client.setup_conference(x.guid, x.call_id, x.data.get("target")),
-        {vol.Optional("target"): TARGET},
+        lambda x: x.client.setup_conference(x.guid, x.call_id, _dialled(x, x.data.get("target"))),
+        {vol.Optional("target"): NUMBER},
         prefer=_connected,
         targets=USER,
     ),
@@ -467,8 +565,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "add_to_conference",
         _F.ADD_TO_CONF,
-        lambda x: x.client.add_to_conference(x.guid, x.call_id, x.data["target"]),
-        {vol.Required("target"): TARGET},
+        lambda x: x.client.add_to_conference(x.guid, x.call_id, _dialled(x, x.data["target"])),
+        {vol.Required("target"): NUMBER},
     ),
     _call_action(
         "conference_member",
@@ -479,14 +577,14 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "send_dtmf",
         _F.GENERATE_DIGITS,
-        lambda x: x.client.send_dtmf(x.guid, x.call_id, x.data["digits"]),
+        _send_dtmf,
         {vol.Required("digits"): _digits(1, DTMF_MAX)},
         targets=USER,
     ),
     _call_action(
         "dial",
         _F.DIAL,
-        lambda x: x.client.dial_digits(x.guid, x.call_id, x.data["digits"]),
+        _dial,
         {vol.Required("digits"): _digits(1, TRANSFER_TARGET_MAX)},
         targets=USER,
     ),
@@ -505,8 +603,8 @@ ACTIONS: Final[tuple[Action, ...]] = (
     _call_action(
         "set_auth_code",
         _F.SET_AUTH_CODE,
-        lambda x: x.client.set_auth_code(x.guid, x.call_id, x.data["code"]),
-        {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX)},
+        lambda x: x.client.set_auth_code(x.guid, x.call_id, _auth_code(x, "code") or ""),
+        {vol.Optional("code", default=""): _text(0, AUTH_CODE_MAX), vol.Optional(ATTR_AUTH_CODE_NAME): AUTH_CODE_NAME},
         targets=USER,
     ),
     _call_action(
@@ -540,7 +638,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "set_priority",
         _F.SET_PRIORITY,
         lambda x: x.client.set_priority(x.guid, x.call_id, x.data["priority"]),
-        {vol.Required("priority"): vol.All(vol.Coerce(int), vol.In([1, 2, 3]))},
+        {vol.Required("priority"): vol.All(_integer, vol.In([1, 2, 3]))},
         targets=QUEUE,
     ),
     _call_action(
@@ -555,10 +653,11 @@ ACTIONS: Final[tuple[Action, ...]] = (
         "make_call",
         _make_call,
         {
-            vol.Optional("target", default=""): _target(0),  # empty or left out: dial tone
+            vol.Optional("target", default=""): _number(0),  # empty or left out: dial tone
             vol.Optional("call_type"): vol.In(list(CALL_TYPES)),
             vol.Optional("account_code"): _text(0, ACCOUNT_CODE_MAX),
             vol.Optional("auth_code"): _text(0, AUTH_CODE_MAX),
+            vol.Optional(ATTR_AUTH_CODE_NAME): AUTH_CODE_NAME,
             vol.Optional("tag"): _text(0, TAG_MAX),
             vol.Optional("withhold_cli", default=False): cv.boolean,
             vol.Optional("privacy", default=False): cv.boolean,
@@ -575,18 +674,18 @@ ACTIONS: Final[tuple[Action, ...]] = (
     Action(
         "set_forward_unconditional",
         lambda x: x.client.set_forward_unconditional(
-            x.guid, x.data["enabled"], x.data.get("destination"), x.data.get("to_voicemail")
+            x.guid, x.data["enabled"], _dialled(x, x.data.get("destination")), x.data.get("to_voicemail")
         ),
         {
             **ENABLED,
-            vol.Optional("destination"): _text(0, DESTINATION_MAX),
+            vol.Optional("destination"): _number(0),
             vol.Optional("to_voicemail"): cv.boolean,
         },
     ),
     Action(
         "set_forward_busy",
-        lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], x.data.get("destination")),
-        {**ENABLED, vol.Optional("destination"): _text(1, DESTINATION_MAX)},
+        lambda x: x.client.set_forward_busy(x.guid, x.data["enabled"], _dialled(x, x.data.get("destination"))),
+        {**ENABLED, vol.Optional("destination"): NUMBER},
     ),
     Action("set_forward_no_answer", lambda x: x.client.set_forward_no_answer(x.guid, x.data["enabled"]), ENABLED),
     Action(
@@ -602,7 +701,7 @@ ACTIONS: Final[tuple[Action, ...]] = (
         {
             vol.Required("extension"): EXTENSION,
             vol.Optional("password"): LOGIN_CODE,
-            vol.Optional("teleworker_number"): TARGET,
+            vol.Optional("teleworker_number"): NUMBER,
             vol.Optional("hold_line_open"): cv.boolean,
             vol.Optional("test_connection"): _count(),
         },
@@ -677,6 +776,22 @@ def pick_call(owner: Owner, action: Action, call_id: int | None) -> Call:
     return candidates[0]
 
 
+def check_queue_call(owner: Owner, action: Action, call: Call) -> None:
+    """Refuse to act through a queue on its call once a user the entry does not expose has answered it: the call
+    is then that user's conversation (dropping, transferring, parking, recording or conferencing it would reach a
+    phone the entry does not expose). Only the queue's own side stays: ``finish`` and ``set_priority``."""
+    if owner.kind != "queue" or action.name in QUEUE_SIDE_ACTIONS:
+        return
+    if (answerer := owner.coordinator.unexposed_answerer(call)) is not None:
+        raise _invalid(
+            translation_key="queue_call_not_exposed",
+            call_id=str(call.call_id),
+            queue=owner.name,
+            extension=answerer,
+            action=action.name,
+        )
+
+
 def check_feature(action: Action, call: Call) -> None:
     """Refuse an action that the call's featuresavailable does not offer now (0: not reported, not checked)."""
     assert action.call is not None
@@ -699,14 +814,21 @@ async def _named_errors[T](action: str, awaitable: Awaitable[T]) -> T:
         ) from err
 
 
+async def _run(action: Action, ctx: Context) -> Any:
+    """Run the action's function: the client's refusal of an argument, raised before or after its awaitable is
+    made, comes back as the translated invalid_value error."""
+    return await action.run(ctx)
+
+
 def _handler(hass: HomeAssistant, action: Action) -> Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]]:
     async def handle(call: ServiceCall) -> ServiceResponse:
         owner = resolve_owner(hass, call.data, action.targets)
         target_call = None
         if action.call is not None:
             target_call = pick_call(owner, action, call.data.get(ATTR_CALL_ID))
+            check_queue_call(owner, action, target_call)
             check_feature(action, target_call)
-        result = await async_command(_named_errors(action.name, action.run(Context(owner, target_call, call.data))))
+        result = await async_command(_named_errors(action.name, _run(action, Context(owner, target_call, call.data))))
         return {"reference_id": result} if action.response else None
 
     return handle

@@ -15,17 +15,24 @@ from .coordinator import IPOfficeConfigEntry
 from .entity import IPOfficeUserEntity, async_command
 from .mtcti3 import AbsenceMessage, IPOfficeClient, User, UserFeature
 from .mtcti3.const import ABSENCE_TEXT_MAX, TRANSFER_TARGET_MAX
+from .mtcti3.validation import check_number, check_text
 
 PARALLEL_UPDATES = 1
 
 
 @dataclass(frozen=True, kw_only=True)
 class UserTextDescription(TextEntityDescription):
-    """A text of a user, offered only when featuresavailable allows changing it."""
+    """A text of a user, offered only when featuresavailable allows changing it.
+
+    ``check`` is the shared rule of the field (:mod:`.mtcti3.validation`) a new value must pass before anything is
+    sent, and a ``dialled`` value must be one the entry lets its users dial: as for the action that sets it.
+    """
 
     feature: UserFeature
     value_fn: Callable[[User], str]
     set_fn: Callable[[IPOfficeClient, User, str], Awaitable[None]]
+    check: Callable[[str], str]
+    dialled: bool = False
 
 
 def _set_absence(client: IPOfficeClient, user: User, text: str) -> Awaitable[None]:
@@ -43,6 +50,8 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         native_max=TRANSFER_TARGET_MAX,  # a dial string, limited as the client limits it (and transfer targets)
         value_fn=lambda user: user.fwdu_number,
         set_fn=lambda client, user, number: client.set_forward_unconditional(user, user.fwdu, number=number),
+        check=lambda number: check_number("destination", number, 0, TRANSFER_TARGET_MAX),
+        dialled=True,
     ),
     UserTextDescription(
         key="forward_busy_destination",
@@ -52,6 +61,8 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         native_max=TRANSFER_TARGET_MAX,
         value_fn=lambda user: user.fwdb_number,
         set_fn=lambda client, user, number: client.set_forward_busy(user, user.fwdb, number=number),
+        check=lambda number: check_number("destination", number, 1, TRANSFER_TARGET_MAX),  # no way to clear it
+        dialled=True,
     ),
     UserTextDescription(
         key="absence_text",
@@ -61,6 +72,7 @@ USER_TEXTS: tuple[UserTextDescription, ...] = (
         native_max=ABSENCE_TEXT_MAX,
         value_fn=lambda user: user.absence.text if user.absence else "",
         set_fn=_set_absence,
+        check=lambda text: check_text("text", text, 0, ABSENCE_TEXT_MAX),
     ),
 )
 
@@ -107,5 +119,12 @@ class IPOfficeUserText(IPOfficeUserEntity, TextEntity):
         return max(self.entity_description.native_max, len(self.native_value))
 
     async def async_set_value(self, value: str) -> None:
-        """Change it at the IP Office."""
-        await async_command(self.entity_description.set_fn(self.coordinator.commands, self.user, value))
+        """Change it at the IP Office, once the value passed the field's rule."""
+        await async_command(self._set(value))
+
+    async def _set(self, value: str) -> None:
+        description = self.entity_description
+        description.check(value)
+        if description.dialled:
+            self.coordinator.check_dialled(value)
+        await description.set_fn(self.coordinator.commands, self.user, value)

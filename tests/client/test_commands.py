@@ -24,6 +24,7 @@ from custom_components.ipoffice.mtcti3 import (
     ResultError,
     ServiceMode,
     SubscriptionError,
+    TransferType,
     User,
     UserFeature,
 )
@@ -169,6 +170,8 @@ VALID: list[tuple[str, Command]] = [
     ("answer softphone", lambda c, u, i: c.answer_call(u, i, device_hint="softphoneany")),
     ("answer hint 1", lambda c, u, i: c.answer_call(u, i, device_hint=1)),
     ("finish", lambda c, u, i: c.finish_call(u, i)),
+    ("transfer meetme pin", lambda c, u, i: c.blind_transfer(u, i, "2005", TransferType.MEETME, "1234")),
+    ("transfer callflow", lambda c, u, i: c.blind_transfer(u, i, "Main menu", TransferType.VOICEMAIL)),
 ]
 
 INVALID: list[tuple[str, str, Command]] = [
@@ -221,6 +224,37 @@ INVALID: list[tuple[str, str, Command]] = [
     ("owner", "subscribed user or queue", lambda c, u, i: c.drop_call("00" * 16, 1)),
     ("extn", "1 to 31", lambda c, u, i: c.add_queue_member(c.queue_by_extn("2501"), "")),
     ("extn", "1 to 31", lambda c, u, i: c.remove_queue_member(c.queue_by_extn("2501"), "")),
+    # control characters and the raw "/type/destination" form, however they are dressed up
+    ("target", "/type/destination", lambda c, u, i: c.blind_transfer(u, i, " /106/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.blind_transfer(u, i, "\n/106/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.redirect_call(u, i, "\t/104/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.add_to_conference(u, i, "\x00/106/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.setup_transfer(u, i, " /106/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.setup_conference(u, i, "/106/2008")),
+    ("target", "/type/destination", lambda c, u, i: c.make_call(u, " /intrude/2008")),
+    ("target", "printable", lambda c, u, i: c.make_call(u, "20\n03")),
+    ("target", "printable", lambda c, u, i: c.make_call(u, "2003\x00;x")),
+    ("target", "leading or trailing", lambda c, u, i: c.redirect_call(u, i, "2003 ")),
+    ("number", "/type/destination", lambda c, u, i: c.set_forward_unconditional(u, True, "/intrude/2008")),
+    ("number", "/type/destination", lambda c, u, i: c.set_forward_busy(u, True, "/page/2008")),
+    ("number", "printable", lambda c, u, i: c.set_forward_unconditional(u, True, "2003\n")),
+    ("tag", "printable", lambda c, u, i: c.set_tag(u, i, "VIP\x1b[31m")),
+    ("tag", "printable", lambda c, u, i: c.make_call(u, "2003", tag="a\nb")),
+    ("code", "printable", lambda c, u, i: c.set_account_code(u, i, "1000\n")),
+    ("auth_code", "printable", lambda c, u, i: c.make_call(u, "2003", auth_code="4321\x00")),
+    ("text", "printable", lambda c, u, i: c.set_absence(u, AbsenceMessage.CUSTOM, "14:00\n")),
+    ("text", "printable", lambda c, u, i: c.set_app_presence(u, "away\u2028")),
+    ("value", "printable", lambda c, u, i: c.send_short_code(u, 9, "2003\x00")),
+    ("extn", "1 to 31 digits", lambda c, u, i: c.login_extension(u, "2008\n")),
+    ("extn", "1 to 31 digits", lambda c, u, i: c.add_queue_member(c.queue_by_extn("2501"), " 2008")),
+    ("explicit_cli", "0-9", lambda c, u, i: c.make_call(u, "2003", explicit_cli="0123a")),
+    ("pin", "MEETME", lambda c, u, i: c.blind_transfer(u, i, "2005", TransferType.VOICEMAIL, "1234")),
+    ("pin", "MEETME", lambda c, u, i: c.blind_transfer(u, i, "2005", None, "1234")),
+    ("pin", "1 to 16 digits", lambda c, u, i: c.blind_transfer(u, i, "2005", TransferType.MEETME, "12\n")),
+    ("target", "without / or ;", lambda c, u, i: c.blind_transfer(u, i, "2005;MODEFROMPIN(1)", TransferType.MEETME)),
+    ("target", "/type/destination", lambda c, u, i: c.blind_transfer(u, i, "/106/2008", TransferType.VOICEMAIL)),
+    ("transfer_type", "TransferType", lambda c, u, i: c.blind_transfer(u, i, "2005", 99)),  # type: ignore[arg-type]
+    ("target", "1 to 78", lambda c, u, i: c.blind_transfer(u, i, "5" * 70, TransferType.MEETME, "1234")),
 ]
 
 

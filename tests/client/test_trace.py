@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from custom_components.ipoffice.mtcti3 import CommandValidationError, ResultCode, ResultError
+from custom_components.ipoffice.mtcti3 import CommandValidationError, ResultCode, ResultError, TransferType
 from custom_components.ipoffice.mtcti3.connection import TRACE_LOGGER_NAME
 from simulator import Simulator
 
@@ -60,7 +60,7 @@ async def test_trace_redacts_a_meetme_pin(
     sim.answer(sim_call, by="2002")
     await settle(sim)
     (call_id,) = bob.calls
-    await client.blind_transfer(bob, call_id, f"/116/2005;MODEFROMPIN({MAKE_CALL_CODE})")
+    await client.blind_transfer(bob, call_id, "2005", TransferType.MEETME, MAKE_CALL_CODE)
     await settle(sim)
     assert (sim_call.b.kind, sim_call.b.number) == ("conf", "2005")  # sent unchanged
     trace = [r.getMessage() for r in caplog.records if r.name == TRACE_LOGGER_NAME]

@@ -33,6 +33,12 @@ from simulator import Simulator, SimulatorConfig
 from .conftest import PASSWORD, USERNAME, entry_data, guid_of
 
 OTHER_FINGERPRINT = ":".join(["AB"] * 32)
+DEFAULT_RULES = {
+    "dialling": "any",
+    "feature_codes": False,
+    "auth_codes": {},
+    "caller_names": True,
+}  # what the options form stores when left as it is
 
 
 def _user_input(sim: Simulator, **changes: Any) -> dict[str, Any]:
@@ -501,7 +507,7 @@ async def test_options(hass: HomeAssistant, sim: Simulator, init_integration: Mo
         {CONF_ALL_USERS: False, CONF_USERS: [alice], CONF_ALL_QUEUES: False, CONF_QUEUES: []},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert entry.options == {CONF_USERS: [alice], CONF_QUEUES: []}
+    assert entry.options == {CONF_USERS: [alice], CONF_QUEUES: [], **DEFAULT_RULES}
     await hass.async_block_till_done()
     assert set(entry.runtime_data.client.users) == {alice}
     assert entry.runtime_data.client.queues == {}
@@ -510,6 +516,6 @@ async def test_options(hass: HomeAssistant, sim: Simulator, init_integration: Mo
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], {CONF_ALL_USERS: True, CONF_ALL_QUEUES: True}
     )
-    assert entry.options == {}
+    assert entry.options == DEFAULT_RULES
     await hass.async_block_till_done()
     assert len(entry.runtime_data.client.users) == 12

@@ -214,6 +214,38 @@ async def test_texts(hass: HomeAssistant, sim: Simulator, init_integration: Mock
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize(
+    ("extn", "key", "value"),
+    [
+        ("2005", "forward_destination", "/intrude/2008"),
+        ("2005", "forward_destination", "/page/2008"),
+        ("2005", "forward_destination", " /intrude/2008"),
+        ("2005", "forward_destination", "2003\n"),
+        ("2007", "absence_text", "Back\nsoon"),
+        ("2007", "absence_text", "\x1b[2J"),
+        ("2007", "absence_text", "Back\x00"),
+    ],
+)
+async def test_text_refuses_hostile_values(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, extn: str, key: str, value: str
+) -> None:
+    """The texts check a new value with the rule of the action that sets the same thing: nothing is sent, the
+    state stays what IP Office reported."""
+    text = entity_id(hass, "text", f"{guid_of(sim, extn)}_{key}")
+    before = hass.states.get(text).state
+    client = init_integration.runtime_data.client
+    sent = client.stats.frames_out
+    with pytest.raises(ServiceValidationError) as err:
+        await hass.services.async_call(
+            "text", SERVICE_SET_VALUE, {ATTR_ENTITY_ID: text, ATTR_VALUE: value}, blocking=True
+        )
+    assert err.value.translation_key == "invalid_value"
+    await settle(hass, sim)
+    assert client.stats.frames_out == sent
+    assert hass.states.get(text).state == before
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
 async def test_text_longer_than_its_limit(
     hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
 ) -> None:

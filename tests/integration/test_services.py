@@ -145,7 +145,7 @@ async def test_blind_transfer_forms(hass: HomeAssistant, sim: Simulator, init_in
 async def test_transfer_validation(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:
     """The schema checks the target; the client re-checks the composed "/type/destination;PIN" form."""
     await incoming(hass, sim, answer=True)
-    with pytest.raises(Exception, match="length"):  # vol.Invalid, before anything is sent
+    with pytest.raises(vol.Invalid, match="1 to 78 characters"):  # before anything is sent
         await act(hass, sim, "blind_transfer", BOB, target="1" * 79)
     await refused(hass, sim, "pin_needs_meetme", "blind_transfer", BOB, target=CAROL, pin="1234")
     message = await refused(
@@ -279,7 +279,7 @@ async def test_user_settings(hass: HomeAssistant, sim: Simulator, init_integrati
     await act(hass, sim, "set_forward_no_answer", BOB, enabled=True)
     await act(hass, sim, "set_absence", BOB, message="at_lunch_until", text="14:00")
     await act(hass, sim, "set_mobile_twinning", BOB, enabled=True)
-    await act(hass, sim, "hot_desk_login", BOB, extension="2010")
+    await act(hass, sim, "hot_desk_login", BOB, extension="2011")
     await act(hass, sim, "set_voicemail_counts", BOB, new=2, old=1)
     assert (user.dnd, user.fwdu, user.fwdu_number, user.fwdb, user.fwdb_number, user.fwdna) == (
         True,
@@ -291,7 +291,7 @@ async def test_user_settings(hass: HomeAssistant, sim: Simulator, init_integrati
     )
     assert user.absence is not None
     assert (user.absence.message, user.absence.text) == (AbsenceMessage.AT_LUNCH_UNTIL, "14:00")
-    assert (user.ec500, user.logged_in_extn) == (True, "2010")
+    assert (user.ec500, user.logged_in_extn) == (True, "2011")
     assert user.mailbox is not None
     assert (user.mailbox.new, user.mailbox.old, user.mailbox.saved) == (2, 1, 0)
     await act(hass, sim, "set_do_not_disturb", BOB, enabled=False)
@@ -404,7 +404,7 @@ async def test_acts_only_on_exposed_phones(hass: HomeAssistant, sim: Simulator, 
         message = await refused(hass, sim, "target_not_exposed", "make_call", BOB, target=CAROL, call_type=call_type)
         assert CAROL in message
         assert call_type in message
-    with pytest.raises(Exception, match="must not start with /"):  # the raw "/type/destination" form
+    with pytest.raises(vol.Invalid, match="/type/destination"):  # the raw form
         await act(hass, sim, "make_call", BOB, target=f"/106/{CAROL}")
     assert sim.active_calls == []
     await act(hass, sim, "make_call", BOB, target=CAROL)  # ringing her is what any phone can do
@@ -415,7 +415,7 @@ async def test_acts_only_on_exposed_phones(hass: HomeAssistant, sim: Simulator, 
     await incoming(hass, sim, answer=True)
     for transfer_type in ("whisper", "intrude", "inclusion", "force_answer", "page"):
         await refused(hass, sim, "target_not_exposed", "blind_transfer", BOB, target=CAROL, transfer_type=transfer_type)
-    with pytest.raises(Exception, match="must not start with /"):
+    with pytest.raises(vol.Invalid, match="/type/destination"):
         await act(hass, sim, "blind_transfer", BOB, target=f"/7/{CAROL}")
     assert only_call(config_entry, sim, BOB).state is CallState.CONNECTED
 
@@ -511,6 +511,70 @@ async def test_hot_desk_login_with_a_login_code(
     ours = [record for record in caplog.records if record.name.startswith("custom_components.ipoffice")]
     assert any('password: "***"' in record.getMessage() for record in ours)
     assert not any(code in record.getMessage() for record in ours)
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("hot_desk_login", {"extension": "2008\n"}),  # a trailing newline passed "^[0-9]{1,31}$"
+        ("hot_desk_login", {"extension": " 2008"}),
+        ("blind_transfer", {"target": "2005", "transfer_type": "meetme", "pin": "1234\n"}),
+        ("make_call", {"target": " /intrude/2008"}),  # the raw form behind a blank
+        ("make_call", {"target": "\n/106/2008"}),
+        ("make_call", {"target": "20\n03"}),
+        ("make_call", {"target": "2003\x00;x"}),
+        ("make_call", {"target": "2003", "tag": "a\nb"}),
+        ("make_call", {"target": "2003", "account_code": "1000\x1b"}),
+        ("make_call", {"target": "2003", "auth_code": "4321\n"}),
+        ("blind_transfer", {"target": " /106/2008"}),
+        ("blind_transfer", {"target": "/106/2008", "transfer_type": "voicemail"}),
+        ("redirect", {"target": "\t/104/2008"}),
+        ("setup_transfer", {"target": "2003\n"}),
+        ("setup_conference", {"target": "2003\r"}),
+        ("add_to_conference", {"target": "\u2028/106/2008"}),
+        ("set_forward_unconditional", {"enabled": True, "destination": "/intrude/2008"}),
+        ("set_forward_busy", {"enabled": True, "destination": "/page/2008"}),
+        ("set_forward_unconditional", {"enabled": True, "destination": "07700900123\n"}),
+        ("set_tag", {"tag": "VIP\x1b[31m"}),
+        ("set_account_code", {"code": "1000\x00"}),
+        ("set_auth_code", {"code": "4321\n"}),
+        ("set_absence", {"message": "custom", "text": "14:00\n"}),
+        ("send_short_code", {"code": 9, "value": "2003\x00"}),
+        ("conference_member", {"member": "2003\n", "operation": "drop"}),
+        ("dial", {"digits": "2003\n"}),
+        ("send_dtmf", {"digits": "1\n"}),
+        ("park", {"slot": "1\n"}),
+        ("add_queue_member", {"extension": "2004\n"}),
+        ("drop", {"call_id": 1.5}),  # was taken as call 1
+        ("drop", {"call_id": True}),
+        ("drop", {"call_id": " 1"}),
+        ("set_voicemail_counts", {"new": 2.5}),
+        ("set_priority", {"priority": 2.5}),
+        ("complete_conference", {"other_call_ids": [1.5]}),
+    ],
+)
+async def test_hostile_text_refused(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry, action: str, data: dict[str, Any]
+) -> None:
+    """Control characters, line breaks, the raw "/type/destination" form however it is dressed, and numbers that
+    are not integers: the action is invalid and nothing reaches IP Office."""
+    owner = SALES if action in ("add_queue_member", "set_priority") else BOB
+    client = client_of(init_integration)
+    sent = client.stats.frames_out
+    with pytest.raises(vol.Invalid, match="must be"):
+        await act(hass, sim, action, owner, **data)
+    assert client.stats.frames_out == sent
+
+
+async def test_long_device_id_not_echoed(
+    hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry
+) -> None:
+    """A 10,000-character device id is quoted cut short (and escaped) in the error."""
+    message = await refused(hass, sim, "unknown_device", "set_do_not_disturb", None, device_id="d" * 10_000, enabled=1)
+    assert len(message) < 100
+    message = await refused(hass, sim, "unknown_device", "set_do_not_disturb", None, device_id="x\n\x1b", enabled=1)
+    assert "\n" not in message
+    assert "\x1b" not in message
 
 
 async def test_ip_office_errors(hass: HomeAssistant, sim: Simulator, init_integration: MockConfigEntry) -> None:

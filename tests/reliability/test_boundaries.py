@@ -595,7 +595,8 @@ ACTION_LIMITS: tuple[ActionLimit, ...] = (
     ActionLimit("send_short_code", "code", "user", (0,), (-1,)),
     ActionLimit("set_forward_unconditional", "destination", "user", ("", "5" * 78), ("5" * 79,), (("enabled", True),)),
     ActionLimit("set_forward_busy", "destination", "user", ("5", "5" * 78), ("", "5" * 79), (("enabled", True),)),
-    ActionLimit("hot_desk_login", "extension", "user", ("5", "5" * 31), ("", "5" * 32, "12a")),
+    # a user's extension: a number that is no user's is refused (see test_boundary)
+    ActionLimit("hot_desk_login", "extension", "user", ("2011",), ("", "5" * 32, "12a", "2011\n")),
 )
 
 

@@ -49,6 +49,7 @@ from .const import (
     ServiceMode,
     ShortCode,
     Subsystem,
+    TransferType,
     UserFeature,
 )
 from .errors import (
@@ -1374,7 +1375,7 @@ class IPOfficeClient:
 
     async def set_absence(self, user: User | str, message: AbsenceMessage | None, text: str = "") -> None:
         """Set the absence text (``message`` prefix + ``text`` of at most 21 characters); ``None`` clears it."""
-        cmd.check_length("text", text, 0, ABSENCE_TEXT_MAX)
+        cmd.check_text("text", text, 0, ABSENCE_TEXT_MAX)
         if message is not None and message not in AbsenceMessage.__members__.values():
             raise CommandValidationError("message", "an AbsenceMessage (1 to 11) or None", message)
         await self._user_command(user, UserFeature.ABSENCE, lambda update: cmd.set_absence(update, message, text))
@@ -1390,7 +1391,7 @@ class IPOfficeClient:
     async def send_short_code(self, user: User | str, code: int, value: str = "") -> None:
         """Send one ShortCodeData (see const.ShortCode for the codes the spec lists)."""
         cmd.check_count("code", code)
-        cmd.check_length("value", value, 0, cmd.SHORT_CODE_VALUE_MAX)
+        cmd.check_text("value", value, 0, cmd.SHORT_CODE_VALUE_MAX)
         await self._user_command(user, UserFeature.SHORTCODE, lambda update: cmd.add_short_code(update, code, value))
 
     async def set_voicemail_counts(self, user: User | str, new: int, old: int = 0, saved: int = 0) -> None:
@@ -1416,13 +1417,13 @@ class IPOfficeClient:
         ``hold_line_open``: keeps the line to it open between calls; ``test_connection`` as IP Office takes it). The
         password is never part of an error or the trace.
         """
-        cmd.check_length("extn", extn, 1, cmd.EXTN_MAX)
+        cmd.check_extension("extn", extn)
         login = cmd.login_extension(extn, password, teleworker_number, hold_line_open, test_connection)
         await self._user_command(user, UserFeature.LOGIN, lambda update: update.loginextn.CopyFrom(login))
 
     async def set_app_presence(self, user: User | str, text: str) -> None:
         """Set the application presence string (at most 34 characters)."""
-        cmd.check_length("text", text, 0, APP_PRESENCE_MAX)
+        cmd.check_text("text", text, 0, APP_PRESENCE_MAX)
 
         def fill(update: pb.UpdateUser) -> None:
             update.app.value = text
@@ -1434,7 +1435,7 @@ class IPOfficeClient:
     ) -> None:
         """Set forward unconditional on/off; ``number``/``to_voicemail`` default to the user's current ones."""
         if number is not None:
-            cmd.check_length("number", number, 0, TRANSFER_TARGET_MAX)
+            cmd.check_target("number", number, 0, TRANSFER_TARGET_MAX)
         found, _sub = self._user(user)
 
         def fill(update: pb.UpdateUser) -> None:
@@ -1447,7 +1448,7 @@ class IPOfficeClient:
     async def set_forward_busy(self, user: User | str, on: bool, number: str | None = None) -> None:
         """Set forward on busy on/off (short codes 2/3), first setting its number when given (114)."""
         if number is not None:
-            cmd.check_length("number", number, 1, TRANSFER_TARGET_MAX)
+            cmd.check_target("number", number, 1, TRANSFER_TARGET_MAX)
         await self._user_command(user, UserFeature.SHORTCODE, lambda update: cmd.forward_busy(update, on, number))
 
     async def set_forward_no_answer(self, user: User | str, on: bool) -> None:
@@ -1473,7 +1474,7 @@ class IPOfficeClient:
 
     async def add_queue_member(self, queue: Queue | str, extn: str, disabled: bool = False) -> None:
         """Add an agent to the queue (or update its disabled flag)."""
-        cmd.check_length("extn", extn, 1, cmd.EXTN_MAX)
+        cmd.check_extension("extn", extn)
 
         def fill(update: pb.UpdateQueue) -> None:
             member = update.addmember.add()
@@ -1488,7 +1489,7 @@ class IPOfficeClient:
 
     async def remove_queue_member(self, queue: Queue | str, extn: str) -> None:
         """Remove an agent from the queue."""
-        cmd.check_length("extn", extn, 1, cmd.EXTN_MAX)
+        cmd.check_extension("extn", extn)
 
         def fill(update: pb.UpdateQueue) -> None:
             update.deletemember.add().extn = extn
@@ -1568,14 +1569,23 @@ class IPOfficeClient:
         """Take the call off hold."""
         await self._call_function(owner, call_id, "UnHoldCall", CallFeature.UNHOLD)
 
-    async def blind_transfer(self, owner: User | Queue | str, call_id: int, target: str) -> None:
-        """Blind-transfer the call to ``target`` (1-78 characters; "/102/Callflow", "/116/2005;MODEFROMPIN(1)")."""
-        cmd.check_length("target", target, 1, TRANSFER_TARGET_MAX)
-        await self._call_function(owner, call_id, "BlindTransfer", CallFeature.BLIND_TRANSFER, target)
+    async def blind_transfer(
+        self,
+        owner: User | Queue | str,
+        call_id: int,
+        target: str,
+        transfer_type: TransferType | None = None,
+        pin: str | None = None,
+    ) -> None:
+        """Blind-transfer the call to ``target`` (1-78 characters), or with ``transfer_type`` to its destination
+        (a callflow name, a conference number with an optional ``pin``, an extension): the client composes the
+        "/type/destination" form and refuses it given as ``target``."""
+        arg1 = cmd.transfer_target(target, transfer_type, pin)
+        await self._call_function(owner, call_id, "BlindTransfer", CallFeature.BLIND_TRANSFER, arg1)
 
     async def redirect_call(self, owner: User | Queue | str, call_id: int, target: str) -> None:
         """Redirect a ringing call to ``target`` (1-78 characters)."""
-        cmd.check_length("target", target, 1, TRANSFER_TARGET_MAX)
+        cmd.check_target("target", target, 1, TRANSFER_TARGET_MAX)
         await self._call_function(owner, call_id, "Redirect", CallFeature.REDIRECT, target)
 
     async def dial_digits(self, owner: User | Queue | str, call_id: int, digits: str) -> None:
@@ -1591,7 +1601,7 @@ class IPOfficeClient:
     async def setup_transfer(self, owner: User | Queue | str, call_id: int, target: str | None = None) -> None:
         """Hold the call pending a transfer and make the assistant call (to ``target``, 0-78, or dial tone)."""
         if target is not None:
-            cmd.check_length("target", target, 0, TRANSFER_TARGET_MAX)
+            cmd.check_target("target", target, 0, TRANSFER_TARGET_MAX)
         await self._call_function(owner, call_id, "SetupTransfer", CallFeature.SETUP_TRANSFER, target or None)
 
     async def complete_transfer(
@@ -1610,7 +1620,7 @@ class IPOfficeClient:
     async def setup_conference(self, owner: User | Queue | str, call_id: int, target: str | None = None) -> None:
         """Hold the call pending a conference and make the assistant call (to ``target``, 0-78, or dial tone)."""
         if target is not None:
-            cmd.check_length("target", target, 0, TRANSFER_TARGET_MAX)
+            cmd.check_target("target", target, 0, TRANSFER_TARGET_MAX)
         await self._call_function(owner, call_id, "SetupConf", CallFeature.SETUP_TRANSFER, target or None)
 
     async def complete_conference(
@@ -1628,7 +1638,7 @@ class IPOfficeClient:
 
     async def add_to_conference(self, owner: User | Queue | str, call_id: int, target: str) -> None:
         """Invite ``target`` (1-78 characters) into the conference of the call."""
-        cmd.check_length("target", target, 1, TRANSFER_TARGET_MAX)
+        cmd.check_target("target", target, 1, TRANSFER_TARGET_MAX)
         await self._call_function(owner, call_id, "AddToConf", CallFeature.ADD_TO_CONF, target)
 
     async def conference_member(
@@ -1650,17 +1660,17 @@ class IPOfficeClient:
 
     async def set_tag(self, owner: User | Queue | str, call_id: int, tag: str) -> None:
         """Set the call's tag (0-127 characters; empty clears it)."""
-        cmd.check_length("tag", tag, 0, TAG_MAX)
+        cmd.check_text("tag", tag, 0, TAG_MAX)
         await self._call_function(owner, call_id, "SetTag", CallFeature.SET_TAG, tag)
 
     async def set_account_code(self, owner: User | Queue | str, call_id: int, code: str) -> None:
         """Set the call's account code (0-15 characters; empty clears it)."""
-        cmd.check_length("code", code, 0, ACCOUNT_CODE_MAX)
+        cmd.check_text("code", code, 0, ACCOUNT_CODE_MAX)
         await self._call_function(owner, call_id, "SetAccountCode", CallFeature.SET_ACCOUNT_CODE, code)
 
     async def set_auth_code(self, owner: User | Queue | str, call_id: int, code: str) -> None:
         """Set the call's authorization code (0-15 characters; empty clears it)."""
-        cmd.check_length("code", code, 0, AUTH_CODE_MAX)
+        cmd.check_text("code", code, 0, AUTH_CODE_MAX)
         await self._call_function(owner, call_id, "SetAuthCode", CallFeature.SET_AUTH_CODE, code)
 
     async def set_recording(self, owner: User | Queue | str, call_id: int, on: bool) -> None:

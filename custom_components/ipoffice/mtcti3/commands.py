@@ -1,7 +1,8 @@
 """Validation of command arguments against the spec's limits, and builders of the command messages.
 
 Everything here is pure: a validator raises :class:`CommandValidationError` (naming the field and the limit) and a
-builder returns a ``Message`` ready to send. The client fills in requestid and subscribe_id.
+builder returns a ``Message`` ready to send. The client fills in requestid and subscribe_id. The rules themselves
+(lengths, characters per kind of field, the raw target form) are those of :mod:`.validation`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from .const import (
     ACCOUNT_CODE_MAX,
     APP_PRESENCE_MAX,
     AUTH_CODE_MAX,
-    DTMF_CHARS,
     DTMF_MAX,
     PARK_SLOT_MAX,
     PRESENCE_TIMEOUT_MAX,
@@ -30,9 +30,19 @@ from .const import (
 )
 from .errors import CommandValidationError, FeatureNotAvailableError
 from .proto import ipo_mtcti3_pb2 as pb
+from .validation import (
+    EXTN_MAX,
+    INT32_MAX,
+    check_count,
+    check_digits,
+    check_extension,
+    check_length,
+    check_number,
+    check_target,
+    check_text,
+    transfer_target,
+)
 
-INT32_MAX: Final = 0x7FFFFFFF
-EXTN_MAX: Final = 31  # not a spec limit: a dial-plan number; long enough for any IP Office extension
 LOGIN_PASSWORD_MAX: Final = 31  # not a spec limit: IP Office's login codes have up to 31 digits
 SHORT_CODE_VALUE_MAX: Final = 127  # not a spec limit: keeps a runaway string off the wire
 MAKE_CALL_TARGET_MAX: Final = TRANSFER_TARGET_MAX  # the spec's limit of every other dialled string
@@ -54,30 +64,6 @@ DEVICE_HINTS.update(deskphoneany=DEVICE_HINTS["desk"], deviceany=DEVICE_HINTS["u
 
 
 # --- validators ------------------------------------------------------------------------------------------------
-
-
-def check_length(field: str, value: str, minimum: int, maximum: int) -> str:
-    """``value`` must be a str of ``minimum``..``maximum`` characters."""
-    if not isinstance(value, str):
-        raise CommandValidationError(field, "a string", value)
-    if not minimum <= len(value) <= maximum:
-        raise CommandValidationError(field, f"{minimum} to {maximum} characters", value)
-    return value
-
-
-def check_digits(field: str, value: str, minimum: int, maximum: int) -> str:
-    """``value`` must be ``minimum``..``maximum`` characters of 0-9 * #."""
-    check_length(field, value, minimum, maximum)
-    if not set(value) <= DTMF_CHARS:
-        raise CommandValidationError(field, f"{minimum} to {maximum} characters of 0-9 * #", value)
-    return value
-
-
-def check_count(field: str, value: int, minimum: int = 0, maximum: int = INT32_MAX) -> int:
-    """``value`` must be an int (not a bool) in ``minimum``..``maximum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
-        raise CommandValidationError(field, f"an integer from {minimum} to {maximum}", value)
-    return value
 
 
 def check_call_id(call_id: int) -> int:
@@ -181,11 +167,12 @@ def login_extension(
     """The UpdateUserLoginExtn of a hot-desk login, checked (an error names the password, never its value)."""
     login = pb.UpdateUserLoginExtn(extn=extn)
     if password is not None:
-        if not isinstance(password, str) or len(password) > LOGIN_PASSWORD_MAX:
-            raise CommandValidationError("password", f"a string of 0 to {LOGIN_PASSWORD_MAX} characters")
+        digits = isinstance(password, str) and (password == "" or password.isdecimal())
+        if not digits or len(password) > LOGIN_PASSWORD_MAX:
+            raise CommandValidationError("password", f"0 to {LOGIN_PASSWORD_MAX} digits")
         login.password = password
     if teleworker_number is not None:
-        check_length("teleworker_number", teleworker_number, 1, TRANSFER_TARGET_MAX)
+        check_number("teleworker_number", teleworker_number, 1)
         check_count("test_connection", test_connection)
         connection = login.teleworkerconnection
         connection.number = teleworker_number
@@ -228,17 +215,17 @@ def make_call(
     explicit_cli: str | None,
 ) -> None:
     """Fill UpdateCallControl.makecall (validated)."""
-    check_length("target", target, 0, MAKE_CALL_TARGET_MAX)
+    check_target("target", target, 0, MAKE_CALL_TARGET_MAX)
     if call_type is not None and call_type not in MakeCallType.__members__.values():
         raise CommandValidationError("call_type", "a MakeCallType (104, 105, 106, 108, 109 or 116)", call_type)
     if account_code is not None:
-        check_length("account_code", account_code, 0, ACCOUNT_CODE_MAX)
+        check_text("account_code", account_code, 0, ACCOUNT_CODE_MAX)
     if auth_code is not None:
-        check_length("auth_code", auth_code, 0, AUTH_CODE_MAX)
+        check_text("auth_code", auth_code, 0, AUTH_CODE_MAX)
     if tag is not None:
-        check_length("tag", tag, 0, TAG_MAX)
+        check_text("tag", tag, 0, TAG_MAX)
     if explicit_cli is not None:
-        check_length("explicit_cli", explicit_cli, 1, TRANSFER_TARGET_MAX)
+        check_number("explicit_cli", explicit_cli, 1, TRANSFER_TARGET_MAX)
     makecall = update.makecall
     makecall.target = target
     if call_type is not None:
@@ -304,10 +291,22 @@ def presence_timeout(timeout: int) -> int:
 
 __all__ = [
     "ABSENCE_TEXT_MAX",
+    "ACCOUNT_CODE_MAX",
     "APP_PRESENCE_MAX",
+    "AUTH_CODE_MAX",
     "DTMF_MAX",
+    "EXTN_MAX",
+    "INT32_MAX",
     "PARK_SLOT_MAX",
     "SHORT_CODE_VALUE_MAX",
     "TAG_MAX",
     "TRANSFER_TARGET_MAX",
+    "check_count",
+    "check_digits",
+    "check_extension",
+    "check_length",
+    "check_number",
+    "check_target",
+    "check_text",
+    "transfer_target",
 ]

@@ -56,14 +56,24 @@ class RequestTimeoutError(MTCTI3Error):
     """No RequestResponse arrived in time (an older IP Office may never send one)."""
 
 
+SHOWN_MAX = 40  # of a value quoted in an error message: a 10,000-character argument is not echoed whole
+
+
+def shown(value: object, maximum: int = SHOWN_MAX) -> str:
+    """``value`` as an error message quotes it: its repr (control characters escaped), cut to ``maximum``."""
+    text = repr(value)
+    return text if len(text) <= maximum else f"{text[: maximum - 1]}\N{HORIZONTAL ELLIPSIS}"
+
+
 class CommandValidationError(MTCTI3Error, ValueError):
     """A command argument is outside the spec's limits; nothing was sent.
 
-    ``field`` names the argument and ``limit`` the rule it broke (for example "1 to 78 characters").
+    ``field`` names the argument and ``limit`` the rule it broke (for example "1 to 78 characters"); the message
+    quotes the value escaped and cut short (:func:`shown`).
     """
 
     def __init__(self, field: str, limit: str, value: object = None) -> None:
-        super().__init__(f"{field} must be {limit}" + ("" if value is None else f" (got {value!r})"))
+        super().__init__(f"{field} must be {limit}" + ("" if value is None else f" (got {shown(value)})"))
         self.field = field
         self.limit = limit
         self.value = value
