@@ -30,10 +30,12 @@ from .const import (
     ISSUE_CERTIFICATE_CHANGED,
     ISSUE_SERVICE_REFUSED,
     ISSUE_TOO_MANY_CONNECTIONS,
+    ISSUE_UNKNOWN_FIELDS,
     LOGGER,
     MANUFACTURER,
     PRIMARY,
     SECONDARY,
+    TROUBLESHOOTING_URL,
 )
 from .mtcti3 import (
     AuthenticationError,
@@ -49,6 +51,7 @@ from .mtcti3 import (
     Queue,
     ServiceRefusedError,
     TooManyConnectionsError,
+    UnknownField,
     User,
 )
 from .mtcti3.models import LineKind
@@ -120,6 +123,11 @@ def async_create_repair_issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, i
         translation_key=issue,
         translation_placeholders={"host": host, "title": entry.title},
     )
+
+
+def unknown_fields_issue_id(entry_id: str) -> str:
+    """The id of the repair issue of an entry whose IP Office sent data this version does not understand."""
+    return f"{ISSUE_UNKNOWN_FIELDS}_{entry_id}"
 
 
 def repair_issue_of(error: MTCTI3Error) -> str | None:
@@ -197,6 +205,7 @@ class IPOfficeCoordinator:
         self.selected_queues: frozenset[str] | None = None if selected_queues is None else frozenset(selected_queues)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
+        self._unknown_fields_reported = False
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -216,6 +225,9 @@ class IPOfficeCoordinator:
             ]
         else:
             self._unsubs.append(self.client_of(PRIMARY).add_failure_listener(partial(self._on_failure, PRIMARY)))
+        self._unsubs += [
+            self.client_of(system).add_unknown_field_listener(self._on_unknown_field) for system in self.systems
+        ]
         await client.connect()
         self.connected = True
         self._started = True
@@ -435,6 +447,43 @@ class IPOfficeCoordinator:
             self.entry.async_start_reauth(self.hass)  # a no-op while a reauth flow of the entry is in progress
         elif (issue := repair_issue_of(error)) is not None:
             async_create_repair_issue(self.hass, self.entry, issue, system)
+
+    @property
+    def unknown_fields(self) -> dict[str, dict[int, int]]:
+        """How many times the IP Office (both, of a pair) sent each field this version does not know: message type
+        -> field number -> count."""
+        merged: dict[str, dict[int, int]] = {}
+        for system in self.systems:
+            for message, numbers in self.client_of(system).unknown_fields.items():
+                counts = merged.setdefault(message, {})
+                for number, count in numbers.items():
+                    counts[number] = counts.get(number, 0) + count
+        return {message: dict(sorted(merged[message].items())) for message in sorted(merged)}
+
+    @callback
+    def _on_unknown_field(self, field: UnknownField) -> None:
+        """IP Office sent a field this version does not know (a newer release's): say so once per entry, with a
+        repair issue a user may dismiss (diagnostics count every field)."""
+        if self._unknown_fields_reported:
+            return
+        self._unknown_fields_reported = True
+        LOGGER.info(
+            "IP Office of %s sent data this version does not understand (%s field %d)",
+            self.entry.title,
+            field.message,
+            field.number,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            unknown_fields_issue_id(self.entry.entry_id),
+            is_fixable=False,
+            is_persistent=False,
+            learn_more_url=TROUBLESHOOTING_URL,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_UNKNOWN_FIELDS,
+            translation_placeholders={"title": self.entry.title, "field": f"{field.message} {field.number}"},
+        )
 
     @callback
     def _clear_repairs(self) -> None:
