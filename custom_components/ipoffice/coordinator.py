@@ -151,6 +151,9 @@ _started_iso = lru_cache(maxsize=1024)(_iso)
 # they are IntEnums, whose members of equal value are equal keys.
 _DIRECTIONS = {member: member.name.lower() for member in CallDirection}
 _STATES = {member: member.name.lower() for member in CallState}
+ENDED_STATE = "ended"
+"""The ``state`` of the moments that say a call is over (its last live state is ``last_state``)."""
+_ENDS = frozenset({CallEventType.ENDED, CallEventType.MISSED, CallEventType.ABANDONED})
 
 
 def call_details(event: CallEvent) -> dict[str, Any]:
@@ -158,11 +161,13 @@ def call_details(event: CallEvent) -> dict[str, Any]:
     call: Call = event.call
     other = call.other_party
     previous = event.previous_state
+    last_state = _STATES[call.state]  # an ended call's last snapshot: the state it ended in
     return {
         "call_id": call.call_id,
         "direction": _DIRECTIONS[call.direction],
-        "state": _STATES[call.state],
+        "state": ENDED_STATE if event.type in _ENDS else last_state,
         "previous_state": _STATES[previous] if previous is not None else None,
+        "last_state": last_state,
         "other_party_number": other.number if other else None,
         "other_party_name": other.name if other else None,
         "called_number": call.called_party or None,
