@@ -145,3 +145,28 @@ def test_unknown_fields_are_described_in_numbers_and_hex() -> None:
         "CallInfo.94=(group)",
         "CallInfo.95=0x" + "78" * 32 + "... (40 octets)",
     ]
+
+
+def test_a_failing_listener_does_not_stop_the_others(caplog: pytest.LogCaptureFixture) -> None:
+    """A listener that raises is logged; the others hear of the field, and a removed one no more."""
+    drift = SchemaDrift()
+    heard: list[str] = []
+
+    def failing(field: UnknownField) -> None:
+        raise RuntimeError("listener failed")
+
+    drift.add_listener(failing)
+    remove = drift.add_listener(lambda field: heard.append(field.describe()))
+    info = pb.CallInfo(callid=3)
+    info.MergeFromString(bytes((0xD0, 0x05, 0x01)))  # 90: varint 1
+    payload = pb.Message(notify=pb.Notify(callcontrol=pb.NotifyCallControl(callinfo=[info]))).SerializeToString()
+    assert [field.describe() for field in drift.count(payload)] == ["CallInfo.90=1"]
+    assert heard == ["CallInfo.90=1"]
+    assert "A listener of unknown fields failed" in caplog.text
+    remove()
+    remove()  # a second time: nothing to remove
+    info.MergeFromString(bytes((0xD8, 0x05, 0x02)))  # 91: varint 2
+    payload = pb.Message(notify=pb.Notify(callcontrol=pb.NotifyCallControl(callinfo=[info]))).SerializeToString()
+    drift.count(payload)
+    assert heard == ["CallInfo.90=1"]
+    assert drift.as_dict() == {"CallInfo": {90: 2, 91: 1}}
