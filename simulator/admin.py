@@ -20,6 +20,7 @@ Endpoints (JSON bodies; every answer is JSON, errors are ``{"error": ...}`` with
 - ``PATCH /queues/{extn}``   {servicemode?, voicemail?, members?, ...}
 - ``POST /faults/{name}``    drop_all | stall {seconds} | send_malformed {kind} | send_raw {hex} |
                              terminate_subscriptions {kind?} | fail_next {code, payload?} |
+                             unknown_field {message?, number?, value?} |
                              refuse_auth {on} | refuse_service {on} | no_responses {on} | reset
 - ``POST /traffic/start``    {seed?, rate?}      ``POST /traffic/stop``
 """
@@ -216,6 +217,10 @@ class AdminServer:
             faults.terminate_subscriptions(body.get("kind"))
         elif name == "fail_next":
             faults.fail_next(int(body["code"]), body.get("payload"))
+        elif name == "unknown_field":
+            faults.add_unknown_field(
+                str(body.get("message", "CallInfo")), int(body.get("number", 90)), int(body.get("value", 1))
+            )
         elif name in ("refuse_auth", "refuse_service", "no_responses"):
             setattr(faults, name, bool(body.get("on", True)))
         elif name == "reset":

@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from google.protobuf.message import Message
 
 from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER
+from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
 
 if TYPE_CHECKING:
     from .server import Simulator
@@ -15,6 +18,29 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 MALFORMED_KINDS = ("short", "bad_header", "garbage", "unknown_payload", "text_frame")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _message_types(descriptor: Any, found: dict[str, Any]) -> dict[str, Any]:
+    """Every message type reachable from ``descriptor`` (itself included), by name."""
+    if descriptor.name not in found:
+        found[descriptor.name] = descriptor
+        for item in descriptor.fields:
+            if item.message_type is not None:
+                _message_types(item.message_type, found)
+    return found
+
+
+NOTIFY_TYPES = _message_types(pb.Notify.DESCRIPTOR, {})
+"""The message types a notify can carry (Notify, NotifyUser, CallInfo, PartyInfo, ...), by name."""
 
 
 class Faults:
@@ -29,6 +55,7 @@ class Faults:
         self.quiet_park = False
         self._stalled_until = 0.0
         self._fail: list[tuple[int, str | None]] = []
+        self._unknown: dict[str, bytes] = {}  # message type -> the unknown fields to append to each of them
 
     # ------------------------------------------------------------------------------------------ connections
 
@@ -80,6 +107,34 @@ class Faults:
         for session in list(self._sim.sessions):
             session.terminate_subscriptions(kind)
 
+    def add_unknown_field(self, message: str = "CallInfo", number: int = 90, value: int = 1) -> None:
+        """From now on, append field ``number`` (a varint ``value``), which the schema does not know, to every
+        ``message`` in the notifies sent: what a newer IP Office release may do. ``message`` is a type a notify
+        carries ("Notify", "NotifyUser", "CallInfo", "PartyInfo", ...); a second call adds one more field."""
+        descriptor = NOTIFY_TYPES.get(message)
+        if descriptor is None:
+            raise ValueError(f"{message!r} is not a message type of a notify; one of {sorted(NOTIFY_TYPES)}")
+        if not 0 < number < 2**29 or number in descriptor.fields_by_number:
+            raise ValueError(f"{number} is not a field number that {message} lacks")
+        if value < 0:
+            raise ValueError("value must not be negative")
+        self._unknown[message] = self._unknown.get(message, b"") + _varint(number << 3) + _varint(value)
+
+    @property
+    def adds_unknown_fields(self) -> bool:
+        """Whether :meth:`add_unknown_field` was asked for."""
+        return bool(self._unknown)
+
+    def append_unknown_fields(self, message: Message) -> None:
+        """Append the fields of :meth:`add_unknown_field` to ``message`` and to the messages nested in it."""
+        if (extra := self._unknown.get(message.DESCRIPTOR.name)) is not None:
+            message.MergeFromString(extra)
+        for descriptor, value in message.ListFields():
+            if descriptor.message_type is None:
+                continue
+            for item in value if descriptor.is_repeated else (value,):
+                self.append_unknown_fields(item)
+
     # ------------------------------------------------------------------------------------------ requests
 
     def fail_next(self, code: int, payload: str | None = None) -> None:
@@ -102,3 +157,4 @@ class Faults:
         self.refuse_auth = self.refuse_service = self.no_responses = self.quiet_park = False
         self._stalled_until = 0.0
         self._fail.clear()
+        self._unknown.clear()

@@ -222,6 +222,8 @@ class Session:
         notify.subscribe_id = sub.sid
         notify.notify_id = sub.next_id
         notify.label = sub.label
+        if self.sim.faults.adds_unknown_fields:
+            self.sim.faults.append_unknown_fields(notify)
         sub.awaiting = sub.next_id
         sub.next_id += 1
         self.send(pb.Message(notify=notify))

@@ -12,6 +12,7 @@ from homeassistant.exceptions import (
 )
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.typing import ConfigType
 
@@ -29,7 +30,13 @@ from .const import (
     PRIMARY,
     TLS_PINNED,
 )
-from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator, async_create_repair_issue, repair_issue_of
+from .coordinator import (
+    IPOfficeConfigEntry,
+    IPOfficeCoordinator,
+    async_create_repair_issue,
+    repair_issue_of,
+    unknown_fields_issue_id,
+)
 from .mtcti3 import (
     AuthenticationError,
     FingerprintMismatchError,
@@ -131,6 +138,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) ->
     if unloaded:
         await entry.runtime_data.async_stop()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: IPOfficeConfigEntry) -> None:
+    """The entry is deleted: so is its repair issue about data its IP Office sent that this version does not
+    understand (kept until then, so that dismissing it lasts across reloads)."""
+    ir.async_delete_issue(hass, DOMAIN, unknown_fields_issue_id(entry.entry_id))
 
 
 async def async_remove_config_entry_device(

@@ -66,6 +66,9 @@ EVENT_CALL: Final = "ipoffice_call"
 ISSUE_TOO_MANY_CONNECTIONS: Final = "too_many_connections"
 ISSUE_SERVICE_REFUSED: Final = "service_refused"
 ISSUE_CERTIFICATE_CHANGED: Final = "certificate_changed"
+ISSUE_UNKNOWN_FIELDS: Final = "unknown_fields"
+"""IP Office sent data this version does not understand (once per entry: its id ends with the entry's id)."""
+TROUBLESHOOTING_URL: Final = "https://github.com/ipoffice-ha/ipoffice#troubleshooting"
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

@@ -37,10 +37,12 @@ from .const import (
     ISSUE_CERTIFICATE_CHANGED,
     ISSUE_SERVICE_REFUSED,
     ISSUE_TOO_MANY_CONNECTIONS,
+    ISSUE_UNKNOWN_FIELDS,
     LOGGER,
     MANUFACTURER,
     PRIMARY,
     SECONDARY,
+    TROUBLESHOOTING_URL,
 )
 from .mtcti3 import (
     AuthenticationError,
@@ -57,6 +59,7 @@ from .mtcti3 import (
     Queue,
     ServiceRefusedError,
     TooManyConnectionsError,
+    UnknownField,
     User,
 )
 from .mtcti3.models import LineKind
@@ -131,6 +134,11 @@ def async_create_repair_issue(hass: HomeAssistant, entry: IPOfficeConfigEntry, i
     )
 
 
+def unknown_fields_issue_id(entry_id: str) -> str:
+    """The id of the repair issue of an entry whose IP Office sent data this version does not understand."""
+    return f"{ISSUE_UNKNOWN_FIELDS}_{entry_id}"
+
+
 def repair_issue_of(error: MTCTI3Error) -> str | None:
     """The repair issue that a connection error calls for (None: retrying is all there is to do)."""
     if isinstance(error, FingerprintMismatchError):
@@ -152,6 +160,9 @@ _started_iso = lru_cache(maxsize=1024)(_iso)
 # they are IntEnums, whose members of equal value are equal keys.
 _DIRECTIONS = {member: member.name.lower() for member in CallDirection}
 _STATES = {member: member.name.lower() for member in CallState}
+ENDED_STATE = "ended"
+"""The ``state`` of the moments that say a call is over (its last live state is ``last_state``)."""
+_ENDS = frozenset({CallEventType.ENDED, CallEventType.MISSED, CallEventType.ABANDONED})
 
 
 def _device(device: EndDevice | None) -> dict[str, Any] | None:
@@ -188,13 +199,15 @@ def call_details(event: CallEvent) -> dict[str, Any]:
     call: Call = event.call
     other = call.other_party
     previous = event.previous_state
+    last_state = _STATES[call.state]  # an ended call's last snapshot: the state it ended in
     diverted = call.original_called_party
     caller = call.calling_party
     details = {
         "call_id": call.call_id,
         "direction": _DIRECTIONS[call.direction],
-        "state": _STATES[call.state],
+        "state": ENDED_STATE if event.type in _ENDS else last_state,
         "previous_state": _STATES[previous] if previous is not None else None,
+        "last_state": last_state,
         "other_party_number": other.number if other else None,
         "other_party_name": other.name if other else None,
         "called_number": call.called_party or None,
@@ -264,6 +277,7 @@ class IPOfficeCoordinator:
         self.caller_names: bool = entry.options.get(CONF_CALLER_NAMES, True)
         self.core_entities_only = False  # set once connected: see CORE_ENTITIES_ABOVE_USERS
         self._system_connected: dict[str, bool] = {}  # of a pair's systems, as last logged
+        self._unknown_fields_reported = False
 
     # --- life cycle -------------------------------------------------------------------------------------------
 
@@ -283,6 +297,9 @@ class IPOfficeCoordinator:
             ]
         else:
             self._unsubs.append(self.client_of(PRIMARY).add_failure_listener(partial(self._on_failure, PRIMARY)))
+        self._unsubs += [
+            self.client_of(system).add_unknown_field_listener(self._on_unknown_field) for system in self.systems
+        ]
         await client.connect()
         self.connected = True
         self._started = True
@@ -548,6 +565,43 @@ class IPOfficeCoordinator:
             self.entry.async_start_reauth(self.hass)  # a no-op while a reauth flow of the entry is in progress
         elif (issue := repair_issue_of(error)) is not None:
             async_create_repair_issue(self.hass, self.entry, issue, system)
+
+    @property
+    def unknown_fields(self) -> dict[str, dict[int, int]]:
+        """How many times the IP Office (both, of a pair) sent each field this version does not know: message type
+        -> field number -> count."""
+        merged: dict[str, dict[int, int]] = {}
+        for system in self.systems:
+            for message, numbers in self.client_of(system).unknown_fields.items():
+                counts = merged.setdefault(message, {})
+                for number, count in numbers.items():
+                    counts[number] = counts.get(number, 0) + count
+        return {message: dict(sorted(merged[message].items())) for message in sorted(merged)}
+
+    @callback
+    def _on_unknown_field(self, field: UnknownField) -> None:
+        """IP Office sent a field this version does not know (a newer release's): say so once per entry, with a
+        repair issue a user may dismiss (diagnostics count every field)."""
+        if self._unknown_fields_reported:
+            return
+        self._unknown_fields_reported = True
+        LOGGER.info(
+            "IP Office of %s sent data this version does not understand (%s field %d)",
+            self.entry.title,
+            field.message,
+            field.number,
+        )
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            unknown_fields_issue_id(self.entry.entry_id),
+            is_fixable=False,
+            is_persistent=False,
+            learn_more_url=TROUBLESHOOTING_URL,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key=ISSUE_UNKNOWN_FIELDS,
+            translation_placeholders={"title": self.entry.title, "field": f"{field.message} {field.number}"},
+        )
 
     @callback
     def _clear_repairs(self) -> None:

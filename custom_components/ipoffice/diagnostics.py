@@ -115,6 +115,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: IPOffic
         "subscribed": {"users": len(client.users), "queues": len(client.queues)},
         "active_calls": coordinator.active_calls,
         "parked_calls": len(client.parked_calls),
+        # what IP Office sent that this version does not know: message type -> field number -> times
+        "unknown_fields": coordinator.unknown_fields,
     }
 
 

@@ -65,6 +65,7 @@ async def test_probe_end_to_end(sim: Simulator) -> None:
         while sim.connection_count == 0:  # noqa: ASYNC110 - polling the simulator
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.5)
+        sim.faults.add_unknown_field("CallInfo", 90, 5)
         call = sim.incoming_call(to="2002")
         await settle(sim)
         sim.hangup(call, by="caller")
@@ -85,6 +86,13 @@ async def test_probe_end_to_end(sim: Simulator) -> None:
     assert "ended" in events
     assert "missed" in events
     assert kinds[-1] == "stats"
+    # a newer release's field: printed once, counted in the stats, and in the trace after each message that has it
+    assert [line for line in lines if line["type"] == "unknown_field"] == [
+        {"type": "unknown_field", "message": "CallInfo", "number": 90, "value": "CallInfo.90=5"}
+    ]
+    traced = stderr.count("unknown fields: CallInfo.90=5")
+    assert traced >= 1
+    assert lines[-1]["unknown_fields"] == {"CallInfo": {"90": traced}}
     assert "recv 127.0.0.1:" in stderr
     assert " sub=" in stderr
     assert PASSWORD not in stderr

@@ -46,6 +46,7 @@ async def test_run_streams_call_events_over_a_pinned_certificate(
     out = Output(capsys)
     task = asyncio.create_task(probe.run(args, PASSWORD, None))
     await wait_for(lambda: any(r["type"] == "ready" for r in out.read()), message="probe ready")
+    sim.faults.add_unknown_field("PartyInfo", 99, 2)
     call = sim.incoming_call(to="2002", caller="01707999888", did="01707555100")
     await settle(sim)
     sim.hangup(call, by="caller")
@@ -56,6 +57,8 @@ async def test_run_streams_call_events_over_a_pinned_certificate(
     assert ended["previous_state"] == "RINGING"
     assert ended["reason"] == 16
     assert "reconciled" not in ended
+    unknown = [r for r in out.read() if r["type"] == "unknown_field"]
+    assert unknown == [{"type": "unknown_field", "message": "PartyInfo", "number": 99, "value": "PartyInfo.99=2"}]
     # a call that ends while the probe is disconnected is reported as reconciled once it is back
     lost = sim.incoming_call(to="2003")
     await settle(sim)

@@ -54,6 +54,21 @@ async def test_user_call_events(hass: HomeAssistant, sim: Simulator, init_integr
     await settle(hass, sim)
     bob_events = [event.data for event in events if event.data["extension"] == "2002"]
     assert [data["type"] for data in bob_events] == ["incoming", "answered", "held", "resumed", "ended"]
+    # each moment's state, the one before, and the last live one: an ended call says it ended, and how it was
+    assert [(data["state"], data["previous_state"], data["last_state"]) for data in bob_events] == [
+        ("ringing", None, "ringing"),
+        ("connected", "ringing", "connected"),
+        ("onhold", "connected", "onhold"),
+        ("connected", "onhold", "connected"),
+        ("ended", "connected", "connected"),
+    ]
+    ended = hass.states.get(event_entity).attributes
+    assert (ended["event_type"], ended["state"], ended["previous_state"], ended["last_state"]) == (
+        "ended",
+        "ended",
+        "connected",
+        "connected",
+    )
     device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, bob), init_integration.entry_id)
     assert device is not None
     first = bob_events[0]
@@ -69,7 +84,16 @@ async def test_user_call_events(hass: HomeAssistant, sim: Simulator, init_integr
     await settle(hass, sim)
     sim.hangup(call, by="caller")
     await settle(hass, sim)
-    assert hass.states.get(event_entity).attributes["event_type"] == "missed"
+    missed_call = hass.states.get(event_entity).attributes
+    assert (missed_call["event_type"], missed_call["state"], missed_call["last_state"]) == (
+        "missed",
+        "ended",
+        "ringing",
+    )
+    assert [(e.data["type"], e.data["state"], e.data["previous_state"]) for e in events[-2:]] == [
+        ("ended", "ended", "ringing"),
+        ("missed", "ended", "ringing"),
+    ]
     assert hass.states.get(missed).state == "1"
 
 
@@ -101,7 +125,13 @@ async def test_outgoing_and_queue_events(
     assert queue_types[0] == "queued"
     assert "answered" in queue_types
     assert queue_types[-2:] == ["ended", "abandoned"]
-    assert hass.states.get(queue_event).attributes["event_type"] == "abandoned"
+    abandoned = hass.states.get(queue_event).attributes
+    assert (abandoned["event_type"], abandoned["state"], abandoned["previous_state"], abandoned["last_state"]) == (
+        "abandoned",
+        "ended",
+        "ringing",
+        "ringing",
+    )
 
 
 def _event(kind: CallEventType, **call: Any) -> CallEvent:

@@ -230,6 +230,21 @@ async def test_pair_diagnostics(
         "serving": PRIMARY,
     }
     assert "11.1.0.0" in diagnostics["connection"]["secondary_version"]
+    assert diagnostics["unknown_fields"] == {}
+    # a field neither system's schema knows: each system's notify is counted, one repair issue for the entry
+    for system in (PRIMARY, SECONDARY):
+        sims.system(system).faults.add_unknown_field("NotifyUser", 91)
+    sims.primary.update_user("2001", dnd=True)  # (replicated to the secondary)
+    coordinator = entry.runtime_data
+    await wait_for(
+        lambda: all(coordinator.client_of(system).unknown_fields for system in (PRIMARY, SECONDARY)),
+        message="a notify with the unknown field from each system",
+    )
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert diagnostics["unknown_fields"] == {"NotifyUser": {"91": 2}}
+    assert [issue_id for (domain, issue_id) in ir.async_get(hass).issues if domain == DOMAIN] == [
+        f"unknown_fields_{entry.entry_id}"
+    ]
     await sims.take_down(PRIMARY)
     await wait_for(lambda: entry.runtime_data.serving_system == SECONDARY, message="failover")
     diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)

@@ -9,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from custom_components.ipoffice.mtcti3.codec import FRAME_HEADER, FrameError, Subprotocol, decode_message
 from custom_components.ipoffice.mtcti3.proto import ipo_mtcti3_pb2 as pb
@@ -58,6 +59,32 @@ async def test_send_text_and_raw(client: Client, sim: Simulator) -> None:
     assert (await client.response(42)).result == 1
     with pytest.raises(ValueError, match="unknown malformed kind"):
         sim.faults.send_malformed("nope")
+
+
+async def test_unknown_fields_are_appended_to_notifies(client: Client, sim: Simulator) -> None:
+    """The fields asked for come in every notify's messages of that type from then on, until reset."""
+    guid = sim.model.user("2006").guid
+    await client.subscribe(10, user=pb.SubscribeUser(guid=guid, flags=0x0F))
+    assert not UnknownFieldSet((await client.notify(10, "user")).user)
+    sim.faults.add_unknown_field("NotifyUser", 91, 300)
+    sim.faults.add_unknown_field("NotifyUser", 92)
+    sim.faults.add_unknown_field("Mailbox", 90, 7)
+    sim.update_user("2006", dnd=True)
+    notify = await client.notify(10, "user")
+    assert notify.user.dnd
+    fields = [(item.field_number, item.wire_type, item.data) for item in UnknownFieldSet(notify.user)]
+    assert fields == [(91, 0, 300), (92, 0, 1)]
+    assert [(item.field_number, item.data) for item in UnknownFieldSet(notify.user.mailbox)] == [(90, 7)]
+    assert not UnknownFieldSet(notify)
+    sim.faults.reset()
+    sim.update_user("2006", dnd=False)
+    assert not UnknownFieldSet((await client.notify(10, "user")).user)
+    with pytest.raises(ValueError, match="not a message type of a notify"):
+        sim.faults.add_unknown_field("SubscribeUser", 90)
+    with pytest.raises(ValueError, match="not a field number that CallInfo lacks"):
+        sim.faults.add_unknown_field("CallInfo", 2)
+    with pytest.raises(ValueError, match="negative"):
+        sim.faults.add_unknown_field("CallInfo", 90, -1)
 
 
 async def test_client_garbage_is_counted(client: Client, sim: Simulator) -> None:
@@ -154,6 +181,11 @@ async def test_admin_interface(socket_enabled: None) -> None:
                 assert response.status == 200
             async with http.post(f"{base}/faults/fail_next", json={"code": 5000}) as response:
                 assert response.status == 200
+            async with http.post(f"{base}/faults/unknown_field", json={"message": "PartyInfo"}) as response:
+                assert response.status == 200
+            async with http.post(f"{base}/faults/unknown_field", json={"message": "Nope"}) as response:
+                assert response.status == 400
+            assert sim.faults.adds_unknown_fields
             async with http.post(f"{base}/faults/reset") as response:
                 assert response.status == 200
             async with http.post(f"{base}/calls/internal", json={"from": "2001", "to": "9"}) as response:
@@ -168,6 +200,7 @@ async def test_admin_interface(socket_enabled: None) -> None:
     finally:
         await sim.stop()
     assert sim.model.queue("2501").servicemode == "NS"
+    assert not sim.faults.adds_unknown_fields
 
 
 async def test_traffic_generator(connect: Callable[..., Any], sim: Simulator) -> None:

@@ -26,6 +26,7 @@ from .const import (
     TransferType,
     UserFeature,
 )
+from .drift import UnknownField
 from .errors import (
     AuthenticationError,
     CallControlError,
@@ -117,6 +118,7 @@ __all__ = [
     "TLSMode",
     "TooManyConnectionsError",
     "TransferType",
+    "UnknownField",
     "User",
     "UserFeature",
     "apply_call_control",

@@ -4,7 +4,9 @@
         [--insecure | --fingerprint FP | --cafile F] [--trace] [--noframing] [--seconds N]
 
 The password may come from the environment variable IPOFFICE_PASSWORD instead of --password. Ctrl-C or SIGTERM
-end it cleanly (exit 0); a failure prints one line naming the cause and exits non-zero.
+end it cleanly (exit 0); a failure prints one line naming the cause and exits non-zero. A field that IP Office
+sends and this schema does not know (a newer release's) is printed the first time it comes, the last line counts
+them all, and ``--trace`` shows each message's after it ("unknown fields: CallInfo.90=1").
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from .client import IPOfficeClient
 from .codec import Subprotocol
 from .connection import TRACE_LOGGER_NAME
+from .drift import UnknownField
 from .errors import (
     AuthenticationError,
     CannotConnectError,
@@ -135,6 +138,11 @@ def _event(event: CallEvent) -> dict[str, Any]:
     return record
 
 
+def _unknown_field(field: UnknownField) -> dict[str, Any]:
+    """The first time IP Office sends a field this schema does not know (the stats line counts them all)."""
+    return {"type": "unknown_field", "message": field.message, "number": field.number, "value": field.describe()}
+
+
 def describe_error(err: BaseException) -> str:
     """One line naming the cause of a failure, as the probe prints it."""
     if isinstance(err, FingerprintMismatchError):
@@ -192,6 +200,7 @@ async def run(args: argparse.Namespace, password: str, ssl_context: ssl.SSLConte
             loop.add_signal_handler(signum, stop.set)
     client.add_call_listener(lambda event: _emit(_event(event)))
     client.add_connection_listener(lambda connected: _emit({"type": "connection", "connected": connected}))
+    client.add_unknown_field_listener(lambda field: _emit(_unknown_field(field)))
     try:
         try:
             await client.connect()

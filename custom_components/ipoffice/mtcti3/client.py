@@ -52,6 +52,7 @@ from .const import (
     TransferType,
     UserFeature,
 )
+from .drift import DriftListener
 from .errors import (
     AuthenticationError,
     CommandValidationError,
@@ -294,6 +295,12 @@ class IPOfficeClient:
         """Counters: frames_in, frames_out, bad_frames, notifies, acks, reconnects, ..."""
         return self._stats
 
+    @property
+    def unknown_fields(self) -> dict[str, dict[int, int]]:
+        """How many times IP Office sent each field this schema does not know: ``{"CallInfo": {90: 12}}`` (message
+        type, field number, count; a copy). A newer release's data that this version leaves unread."""
+        return self._stats.unknown_fields.as_dict()
+
     def user_by_extn(self, extn: str) -> User | None:
         """The subscribed user with extension ``extn``."""
         return next((user for user in self.users.values() if user.extn == extn), None)
@@ -345,6 +352,11 @@ class IPOfficeClient:
     def add_park_listener(self, callback: ParkListener) -> Callable[[], None]:
         """``callback(parked)`` (park slot -> call) when the park server reports a change."""
         return _add(self._park_listeners, callback)
+
+    def add_unknown_field_listener(self, callback: DriftListener) -> Callable[[], None]:
+        """``callback(field)`` the first time IP Office sends each field (message type and number) that this schema
+        does not know (see :attr:`unknown_fields`)."""
+        return self._stats.unknown_fields.add_listener(callback)
 
     def add_presence_listener(self, callback: PresenceListener) -> Callable[[], None]:
         """``callback(handle, entries)`` for every presence notify of a :meth:`subscribe_presence` handle."""

@@ -22,15 +22,24 @@ import re
 import ssl
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any, Final
 
 import aiohttp
 from google.protobuf import text_format
 from google.protobuf.message import DecodeError
 
-from .codec import FRAME_HEADER, FrameError, Subprotocol, decode_frame, encode_message, encode_notify_ack
+from .codec import (
+    FRAME_HEADER,
+    EmptyMessageError,
+    FrameError,
+    Subprotocol,
+    decode_frame,
+    encode_message,
+    encode_notify_ack,
+)
 from .const import PATH
+from .drift import SchemaDrift, UnknownField, describe
 from .errors import (
     AuthenticationError,
     CannotConnectError,
@@ -82,10 +91,14 @@ class ClientStats:
     unknown_values: int = 0
     resubscribes: int = 0
     request_timeouts: int = 0
+    unknown_fields: SchemaDrift = field(default_factory=SchemaDrift)
+    """The fields received that this schema does not know, per message type and field number."""
 
-    def as_dict(self) -> dict[str, int]:
-        """The counters as a plain dict (for diagnostics)."""
-        return asdict(self)
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (for diagnostics); ``unknown_fields`` as ``{"CallInfo": {90: 12}}``."""
+        counters: dict[str, Any] = {item.name: getattr(self, item.name) for item in fields(self)}
+        counters["unknown_fields"] = self.unknown_fields.as_dict()
+        return counters
 
 
 def subscribe_id_of(message: pb.Message) -> int:
@@ -99,14 +112,15 @@ def subscribe_id_of(message: pb.Message) -> int:
 _TRACE_CLOCK: list[float] = []  # [start, last]: monotonic times of the first and the latest traced message
 
 
-def trace(direction: str, message: pb.Message, peer: str = "") -> None:
+def trace(direction: str, message: pb.Message, peer: str = "", unknown: list[UnknownField] | None = None) -> None:
     """Log ``message`` in protobuf text format when the trace logger is enabled for DEBUG.
 
     Each line carries ``t=`` seconds since the first traced message, ``+`` the seconds since the previous one, the
     direction, the IP Office (``host:port``: a resilient pair has two connections) and the subscription
     (SysMonitor's view). Only messages are traced, never the websocket handshake
     that carries the Authorization header; authorization codes, hot-desk login codes and MeetMe PINs show as
-    ``***``, guids, gcids and UCIDs in hex.
+    ``***``, guids, gcids and UCIDs in hex. The fields of a received message that this schema does not know
+    (``unknown``) follow, after ``unknown fields:``, as ``CallInfo.90=1`` (numbers and hex).
     """
     if _TRACE.isEnabledFor(logging.DEBUG):
         now = time.monotonic()
@@ -121,7 +135,8 @@ def trace(direction: str, message: pb.Message, peer: str = "") -> None:
             direction,
             peer or "-",
             subscribe_id_of(message),
-            text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format),
+            text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format)
+            + (f" unknown fields: {describe(unknown)}" if unknown else ""),
         )
 
 
@@ -517,10 +532,17 @@ class Connection:
             except FrameError as err:
                 stats.bad_frames += 1
                 _LOGGER.warning("Skipped a bad MTCTI-3 frame: %s (first bytes %s)", err, err.data[:16].hex(" "))
+                if isinstance(err, EmptyMessageError):  # perhaps a payload of a newer release: count its field
+                    stats.unknown_fields.count(data[self._header_size :])
                 return None
+        # Without its unknown fields a message serializes to its payload's length, unless it had some (rarely).
+        message.DiscardUnknownFields()
+        unknown = None
+        if message.ByteSize() != len(data) - self._header_size:
+            unknown = stats.unknown_fields.count(data[self._header_size :])
         tracing = _TRACE.isEnabledFor(logging.DEBUG)
         if tracing:
-            trace("recv", message, self.peer)
+            trace("recv", message, self.peer, unknown)
         if kind == "notify":
             stats.notifies += 1
             notify = message.notify
