@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import probatio as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntryState,
@@ -65,6 +64,11 @@ from .mtcti3 import (
     get_server_fingerprint,
 )
 from .mtcti3.models import LineKind
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:  # Home Assistant 2026.9 and later alias voluptuous to probatio; 2026.3-2026.8 validate with voluptuous itself
+    import voluptuous as vol
 
 PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 
