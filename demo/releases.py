@@ -156,7 +156,9 @@ def install(version: str) -> Path:
     with (cache_dir() / f"{env.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one maker at a time; a finished environment is never changed
         if (env / "ready").exists():
+            (env / "ready").touch()  # used: see prune
             return python_of(env)
+        prune(keep=env)
         began = time.monotonic()
         say(f"installing Home Assistant {version} into {env}")
         work = Path(tempfile.mkdtemp(prefix=f"{env.name}.", dir=cache_dir()))
@@ -169,6 +171,18 @@ def install(version: str) -> Path:
             raise
         say(f"installed Home Assistant {version} in {time.monotonic() - began:.0f} s")
     return python_of(env)
+
+
+def prune(keep: Path, unused_days: float = 30) -> None:
+    """Remove the environments no run has used for ``unused_days`` (releases no longer checked, older layouts), and
+    what a run stopped half-way left."""
+    for env in cache_dir().glob("ha-*"):
+        if env == keep or not env.is_dir():
+            continue
+        used = env / "ready" if (env / "ready").exists() else env
+        if time.time() - used.stat().st_mtime > unused_days * 86400:
+            say(f"removing {env}, unused for {unused_days:.0f} days")
+            shutil.rmtree(env, ignore_errors=True)
 
 
 def make(version: str, env: Path) -> None:

@@ -6,7 +6,9 @@ printed password), the integration added through the config flow endpoints (addr
 the certificate whose fingerprint the flow shows), and a dashboard saved as the default one.
 
 Ctrl-C (SIGINT) or SIGTERM stops Home Assistant, then the simulator. ``--check`` starts everything, checks that the
-integration is loaded, its entities have states and the traffic changes them, then stops and exits 0 (1 on failure).
+integration is loaded, its entities have states and the traffic changes them, and that Home Assistant logged no
+warning or error of the integration, then stops and exits 0 (1 on failure). ``--ha RELEASE`` runs another Home
+Assistant release than the one the tests pin, installed as a user gets it (``demo/releases.py``).
 
 The parts are reusable: ``tests/browser`` starts the same stack without adding the integration, and adds it in a
 real browser instead.
@@ -745,7 +747,7 @@ def banner(stack: DemoStack, seconds: float) -> str:
     return "\n".join(
         [
             "",
-            f"  Avaya IP Office demo is running (started in {seconds:.0f} s)",
+            f"  Avaya IP Office demo is running on Home Assistant {stack.ha_version} (started in {seconds:.0f} s)",
             "",
             f"  Open      {stack.url} (the dashboard: {stack.dashboard_url})",
             f"  User      {stack.username}",

@@ -8,16 +8,18 @@ manifest lets Home Assistant install; and the demo must start each release in a 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from demo.releases import DEMO_INTEGRATIONS, demo_requirements, resolve
+from demo.releases import DEMO_INTEGRATIONS, demo_requirements, prune, resolve
 from demo.run import DemoStack, logged_of_ours
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,3 +137,19 @@ def test_the_demos_check_finds_every_warning_of_ours_in_home_assistants_log() ->
         "MTCTI-3 listener failed",
     ]
     assert "AttributeError: boom" in found[1]
+
+
+def test_release_environments_unused_for_a_month_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache keeps the environments runs use (the oldest and newest release) and drops the others after a month,
+    and what a stopped run left half-made."""
+    monkeypatch.setenv("IPOFFICE_CACHE", str(tmp_path))
+    month_ago = time.time() - 31 * 86400
+    for name in ("ha-2026.3.0-aaaa", "ha-2026.10.4-bbbb", "ha-2026.11.0-cccc", "ha-2026.11.0-cccc.x1y2z3"):
+        (tmp_path / name).mkdir()
+        if "." not in name.rsplit("-", 1)[1]:
+            (tmp_path / name / "ready").write_text("")
+    os.utime(tmp_path / "ha-2026.10.4-bbbb" / "ready", (month_ago, month_ago))
+    os.utime(tmp_path / "ha-2026.11.0-cccc.x1y2z3", (month_ago, month_ago))
+    os.utime(tmp_path / "ha-2026.3.0-aaaa" / "ready", (month_ago, month_ago))
+    prune(keep=tmp_path / "ha-2026.3.0-aaaa")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["ha-2026.11.0-cccc", "ha-2026.3.0-aaaa"]
