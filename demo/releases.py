@@ -154,7 +154,7 @@ def install(version: str) -> Path:
     env = environment(version)
     cache_dir().mkdir(parents=True, exist_ok=True)
     with (cache_dir() / f"{env.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker at a time; a finished environment is never changed
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one maker at a time; a finished one is only added to (by Home Assistant)
         if (env / "ready").exists():
             (env / "ready").touch()  # used: see prune
             return python_of(env)
