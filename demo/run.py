@@ -6,7 +6,9 @@ printed password), the integration added through the config flow endpoints (addr
 the certificate whose fingerprint the flow shows), and a dashboard saved as the default one.
 
 Ctrl-C (SIGINT) or SIGTERM stops Home Assistant, then the simulator. ``--check`` starts everything, checks that the
-integration is loaded, its entities have states and the traffic changes them, then stops and exits 0 (1 on failure).
+integration is loaded, its entities have states and the traffic changes them, and that Home Assistant logged no
+warning or error of the integration, then stops and exits 0 (1 on failure). ``--ha RELEASE`` runs another Home
+Assistant release than the one the tests pin, installed as a user gets it (``demo/releases.py``).
 
 The parts are reusable: ``tests/browser`` starts the same stack without adding the integration, and adds it in a
 real browser instead.
@@ -20,6 +22,7 @@ import contextlib
 import ctypes
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -34,6 +37,7 @@ from typing import Any, Self, TextIO
 import aiohttp
 
 from demo.dashboard import ENABLED_FOR_DASHBOARD, build_dashboard
+from demo.releases import ReleaseError, install, resolve
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR = ROOT / ".demo"
@@ -83,6 +87,32 @@ def _first_options(schema: list[dict[str, Any]], count: int = 12) -> dict[str, A
 
 class DemoError(Exception):
     """The demo could not be started; the message says what failed."""
+
+
+# The first release that keeps the HTTP server's settings in storage (.storage/http) rather than in YAML.
+HTTP_SETTINGS_IN_STORAGE = (2026, 8)
+
+
+def _release(version: str) -> tuple[int, int]:
+    """The year and month of a Home Assistant release such as 2026.3.4 or 2026.12.0b1."""
+    year, month = version.split(".")[:2]
+    return int(year), int(month)
+
+
+async def home_assistant_version(python: str) -> str:
+    """The release of Home Assistant that ``python`` runs."""
+    process = await asyncio.create_subprocess_exec(
+        python,
+        "-c",
+        "from homeassistant.const import __version__; print(__version__)",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise DemoError(f"{python} has no Home Assistant: {err.decode(errors='replace').strip()[-500:]}")
+    return out.decode().strip()
 
 
 def say(text: str = "", stream: TextIO | None = None) -> None:
@@ -185,6 +215,8 @@ class DemoStack:
     sim_password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     generate: tuple[int, int] | None = None  # (users, queues): a generated system instead of the bundled office
     pair: bool = False  # a resilient pair (primary and secondary) instead of one system
+    # The Python of the Home Assistant install to run: this one, or another release's (scripts/demo --ha VERSION).
+    ha_python: str = sys.executable
 
     simulator: Child | None = field(default=None, init=False)
     home_assistant: Child | None = field(default=None, init=False)
@@ -193,6 +225,7 @@ class DemoStack:
     entry_id: str = field(default="", init=False)
     _session: aiohttp.ClientSession | None = field(default=None, init=False)
     _sim_admin: str = field(default="", init=False)
+    ha_version: str = field(default="", init=False)  # the release that ha_python runs, read at start
 
     # ------------------------------------------------------------------------------------------------ paths
 
@@ -224,10 +257,11 @@ class DemoStack:
         """Start everything; with ``with_integration`` also add the integration and save the dashboard."""
         if port_in_use(self.ha_port):
             raise DemoError(f"port {self.ha_port} is taken (another Home Assistant or demo?): stop it, or pass --port")
+        self.ha_version = await home_assistant_version(self.ha_python)
         self.prepare_config()
         progress("demo: starting the IP Office simulator")
         await self.start_simulator()
-        progress(f"demo: starting Home Assistant on {self.url} (config {self.config_dir})")
+        progress(f"demo: starting Home Assistant {self.ha_version} on {self.url} (config {self.config_dir})")
         await self.start_home_assistant()
         progress("demo: onboarding (owner user, location, analytics off)")
         await self.onboard()
@@ -267,16 +301,21 @@ class DemoStack:
             shutil.rmtree(self.config_dir)
         (self.config_dir / "custom_components").mkdir(parents=True)
         (self.config_dir / "custom_components" / DOMAIN).symlink_to(ROOT / "custom_components" / DOMAIN)
-        (self.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
         # Where the UI saves automations, scripts and scenes (without these includes, what a user makes is never
         # loaded), and the integration's blueprints, installed as a user gets them.
         for name, empty in (("automations.yaml", "[]\n"), ("scripts.yaml", "{}\n"), ("scenes.yaml", "[]\n")):
             (self.config_dir / name).write_text(empty)
         shutil.copytree(ROOT / "blueprints" / "automation", self.config_dir / "blueprints" / "automation")
-        # The HTTP server's settings live in storage since 2026.x; an http: block in YAML would be migrated as a
-        # trial that reverts itself (with a restart) after 5 minutes. Write the confirmed ("stable") config.
         storage = self.config_dir / ".storage"
         storage.mkdir()
+        if _release(self.ha_version) < HTTP_SETTINGS_IN_STORAGE:
+            # Older releases read the HTTP server's settings from configuration.yaml only.
+            http_yaml = f"http:\n  server_host: 127.0.0.1\n  server_port: {self.ha_port}\n"
+            (self.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML + http_yaml)
+            return
+        (self.config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
+        # Since 2026.8 the HTTP server's settings live in storage; an http: block in YAML would be migrated as a
+        # trial that reverts itself (with a restart) after 5 minutes. Write the confirmed ("stable") config.
         stable = {
             "server_host": ["127.0.0.1"],
             "server_port": self.ha_port,
@@ -367,18 +406,24 @@ class DemoStack:
             answer["call"] = answer["gcid"]
         return answer
 
+    @property
+    def _skip_pip(self) -> list[str]:
+        """This environment has everything installed: no registry look-ups at start. Another release's install is
+        left to install what its integrations ask for, this one's included, as Home Assistant does for a user."""
+        return ["--skip-pip"] if self.ha_python == sys.executable else []
+
     async def start_home_assistant(self) -> None:
         """Start Home Assistant on the folder and wait until it serves (onboarding status answers)."""
         log = (self.demo_dir / "home-assistant.out").open("wb")
         try:
             self.home_assistant = await Child.start(
                 "Home Assistant",
-                sys.executable,
+                self.ha_python,
                 "-m",
                 "homeassistant",
                 "--config",
                 str(self.config_dir),
-                "--skip-pip",  # everything is installed; no registry look-ups at start
+                *self._skip_pip,
                 "--log-no-color",
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
@@ -607,8 +652,36 @@ class DemoStack:
         return f"{self.url}/{DASHBOARD}/{DASHBOARD_VIEW}"
 
 
+# Home Assistant's notice about every custom integration, the one line of ours its log may have.
+CUSTOM_INTEGRATION_NOTICE = f"We found a custom integration {DOMAIN} which has not been tested by Home Assistant"
+LOG_RECORD = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+\S* (?P<level>[A-Z]+) ")
+# Our logger or code (custom_components.ipoffice, a traceback through custom_components/ipoffice/), or the domain as a
+# word ("custom integration 'ipoffice'", "... for ipoffice"), not a folder of some path.
+OURS = re.compile(rf"custom_components[./]{DOMAIN}|(?<![/\w.-]){DOMAIN}(?![/\w-])")
+
+
+def logged_of_ours(log: str) -> list[str]:
+    """The warnings and errors in Home Assistant's log (``home-assistant.out``) that name the integration, but the
+    notice every custom integration gets: deprecations it reports, errors of ours, tracebacks through our code."""
+    records: list[list[str]] = []
+    for line in log.splitlines():
+        if LOG_RECORD.match(line) or not records:
+            records.append([line])
+        else:
+            records[-1].append(line)  # a traceback or a message on several lines
+    found = []
+    for record in records:
+        match = LOG_RECORD.match(record[0])
+        text = "\n".join(record)
+        serious = match is not None and match["level"] in {"WARNING", "ERROR", "CRITICAL"}
+        if serious and OURS.search(text) and CUSTOM_INTEGRATION_NOTICE not in record[0]:
+            found.append(text)
+    return found
+
+
 async def check(stack: DemoStack) -> None:
-    """What ``--check`` verifies after start: the UI serves, entities have states, traffic changes them."""
+    """What ``--check`` verifies after start: the UI serves, entities have states, traffic changes them, and Home
+    Assistant logged no warning or error of ours."""
     async with stack.session.get(f"{stack.url}/") as response:
         page = await response.text()
         if response.status != 200 or "<home-assistant" not in page:
@@ -624,6 +697,7 @@ async def check(stack: DemoStack) -> None:
         await check_failover(stack)  # then traffic, which moved to the secondary and back with the phones
     if not (stack.sim_info and stack.sim_info.traffic):
         say("check: no traffic (--no-traffic); not checking that calls change states")
+        check_log(stack)
         return
     first = {entity: state["state"] for entity, state in states.items()}
     deadline = time.monotonic() + 60
@@ -632,9 +706,20 @@ async def check(stack: DemoStack) -> None:
         changed = sorted(e for e in first if e in now and now[e]["state"] != first[e] and e.startswith("sensor."))
         if changed:
             say(f"check: traffic changes states, e.g. {changed[0]}: {first[changed[0]]} -> {now[changed[0]]['state']}")
-            return
+            break
         await asyncio.sleep(1)
-    raise DemoError("no sensor changed state within 60 s of traffic")
+    else:
+        raise DemoError("no sensor changed state within 60 s of traffic")
+    check_log(stack)
+
+
+def check_log(stack: DemoStack) -> None:
+    """Home Assistant logged no warning or error of ours (its notice about custom integrations aside)."""
+    log = stack.demo_dir / "home-assistant.out"
+    if ours := logged_of_ours(log.read_text(errors="replace")):
+        shown = "\n".join(ours[:5])
+        raise DemoError(f"Home Assistant logged {len(ours)} warnings or errors of the integration ({log}):\n{shown}")
+    say(f"check: Home Assistant {stack.ha_version} logged no warning or error of the integration")
 
 
 async def check_automations(stack: DemoStack, within: float = 30) -> None:
@@ -692,7 +777,7 @@ def banner(stack: DemoStack, seconds: float) -> str:
     return "\n".join(
         [
             "",
-            f"  Avaya IP Office demo is running (started in {seconds:.0f} s)",
+            f"  Avaya IP Office demo is running on Home Assistant {stack.ha_version} (started in {seconds:.0f} s)",
             "",
             f"  Open      {stack.url} (the dashboard: {stack.dashboard_url})",
             f"  User      {stack.username}",
@@ -739,6 +824,7 @@ async def run(args: argparse.Namespace) -> int:
         traffic=not args.no_traffic,
         password=args.password or secrets.token_urlsafe(9),
         pair=args.pair,
+        ha_python=args.ha_python or sys.executable,
     )
     began = time.monotonic()
 
@@ -779,7 +865,9 @@ async def run(args: argparse.Namespace) -> int:
 def main() -> None:
     """Command line of scripts/demo."""
     parser = argparse.ArgumentParser(prog="scripts/demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, default=8123, help="Home Assistant's port on 127.0.0.1 (default 8123)")
+    parser.add_argument(
+        "--port", type=int, default=8123, help="Home Assistant's port on 127.0.0.1 (default 8123; 0: any free one)"
+    )
     parser.add_argument("--password", help="the demo user's password (default: a new random one, printed)")
     parser.add_argument("--no-traffic", action="store_true", help="no generated calls (start them yourself)")
     parser.add_argument("--check", action="store_true", help="start, check that it all works, stop; exit 0 if so")
@@ -787,10 +875,24 @@ def main() -> None:
         "--pair", action="store_true", help="a resilient pair: a primary and a secondary IP Office (see README)"
     )
     parser.add_argument(
+        "--ha",
+        metavar="RELEASE",
+        help="run another Home Assistant release (such as 2026.3.4, minimum or newest), installed as a user gets it "
+        "into ~/.cache/ipoffice the first time (default: the one the tests pin)",
+    )
+    parser.add_argument("--ha-python", help="the Python of another Home Assistant install to run")
+    parser.add_argument(
         "--dir", type=Path, default=DEMO_DIR, help="folder for Home Assistant's config and the logs (default .demo)"
     )
     args = parser.parse_args()
     args.dir = args.dir.resolve()
+    if args.port == 0:
+        args.port = free_port()
+    if args.ha:
+        try:
+            args.ha_python = str(install(resolve(args.ha)))
+        except ReleaseError as err:
+            parser.exit(1, f"demo: {err}\n")
     os.chdir(ROOT)
     sys.exit(asyncio.run(run(args)))
 

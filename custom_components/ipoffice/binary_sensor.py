@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
-from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
 from homeassistant.const import EntityCategory
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -17,6 +16,11 @@ from .const import PRIMARY, SECONDARY
 from .coordinator import IPOfficeConfigEntry, IPOfficeCoordinator
 from .entity import IPOfficeSystemEntity, IPOfficeUserEntity
 from .mtcti3 import User
+
+if TYPE_CHECKING:
+    from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
+else:  # binary_sensor.const is new in Home Assistant 2026.10; the package has always offered the class
+    from homeassistant.components.binary_sensor import BinarySensorDeviceClass
 
 PARALLEL_UPDATES = 0
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import probatio as vol
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     ConfigEntryState,
@@ -77,6 +76,11 @@ from .mtcti3.const import AUTH_CODE_MAX
 from .mtcti3.errors import CommandValidationError
 from .mtcti3.models import LineKind
 from .mtcti3.validation import check_text
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:  # Home Assistant 2026.9 and later alias voluptuous to probatio; 2026.3-2026.8 validate with voluptuous itself
+    import voluptuous as vol
 
 PORT_SCHEMA = vol.All(vol.Coerce(int), vol.Range(min=1, max=65535))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache, partial
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntry
 from homeassistant.core import Context, HomeAssistant, callback
@@ -65,6 +65,10 @@ from .mtcti3 import (
 from .mtcti3.models import LineKind
 from .mtcti3.pair import PairClient
 from .mtcti3.validation import has_feature_code
+
+# Since Home Assistant 2026.8 a device belongs to one config entry: it is found by its identifier within its entry and
+# names its hub by the hub's device id. Before, identifiers were global and a device named its hub by its identifier.
+DEVICES_OF_ONE_ENTRY: Final = hasattr(dr.DeviceRegistry, "async_get_device_by_identifier")
 
 type IPOfficeConfigEntry = ConfigEntry[IPOfficeCoordinator]
 type UsersCallback = Callable[[list[User]], None]
@@ -439,6 +443,20 @@ class IPOfficeCoordinator:
             configuration_url=f"https://{system.host}:{self.entry.data['port']}/",
         )
 
+    @property
+    def _via_system(self) -> DeviceInfo:
+        """The link of a user's or queue's device to the system's."""
+        if DEVICES_OF_ONE_ENTRY:
+            return DeviceInfo(via_device_id=self.system_device_id)
+        return DeviceInfo(via_device=(DOMAIN, self.system_identifier))  # type: ignore[typeddict-unknown-key]
+
+    def device_of(self, guid: str) -> dr.DeviceEntry | None:
+        """The device of the user or queue ``guid`` in this entry, if registered."""
+        registry = dr.async_get(self.hass)
+        if DEVICES_OF_ONE_ENTRY:
+            return registry.async_get_device_by_identifier((DOMAIN, guid), self.entry.entry_id)
+        return registry.async_get_device(identifiers={(DOMAIN, guid)})
+
     def user_device_info(self, user: User) -> DeviceInfo:
         """The device of a user."""
         return DeviceInfo(
@@ -447,7 +465,7 @@ class IPOfficeCoordinator:
             model="User",
             name=user.name,
             serial_number=user.extn,
-            via_device_id=self.system_device_id,
+            **self._via_system,
         )
 
     def queue_device_info(self, queue: Queue) -> DeviceInfo:
@@ -458,7 +476,7 @@ class IPOfficeCoordinator:
             model="Queue",
             name=queue.name,
             serial_number=queue.extn,
-            via_device_id=self.system_device_id,
+            **self._via_system,
         )
 
     # --- listeners for entities --------------------------------------------------------------------------------
@@ -683,7 +701,7 @@ class IPOfficeCoordinator:
         details = call_details(event)
         if not self.caller_names:
             details["other_party_name"] = None
-        device = dr.async_get(self.hass).async_get_device_by_identifier((DOMAIN, guid), self.entry.entry_id)
+        device = self.device_of(guid)
         self.hass.bus.async_fire(  # first: the event the changes it causes are logged as caused by
             EVENT_CALL,
             {
@@ -708,11 +726,11 @@ class IPOfficeCoordinator:
         for line in removed:
             if (unsub := self._pending.pop(line.guid, None)) is not None:
                 unsub()
-            if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):
+            if device := self.device_of(line.guid):
                 LOGGER.debug("Removing %s %s (%s), gone from IP Office", line.kind, line.extn, line.name)
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
         for line in changed:
-            if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):
+            if device := self.device_of(line.guid):
                 device_registry.async_update_device(device.id, name=line.name, serial_number=line.extn)
 
     @callback

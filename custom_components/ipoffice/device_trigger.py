@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import probatio as vol
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.homeassistant.triggers import event as event_trigger
 from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_EVENT_DATA, CONF_PLATFORM, CONF_TYPE
@@ -14,6 +13,11 @@ from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN, EVENT_CALL
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:  # Home Assistant 2026.9 and later alias voluptuous to probatio; 2026.3-2026.8 validate with voluptuous itself
+    import voluptuous as vol
 
 # Trigger type -> the event type of the ipoffice_call event it listens to.
 USER_TRIGGERS: Final = {

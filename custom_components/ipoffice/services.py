@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import probatio as vol
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
@@ -63,6 +62,11 @@ from .mtcti3.validation import (
     check_text,
 )
 from .select import SERVICE_MODES
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:  # Home Assistant 2026.9 and later alias voluptuous to probatio; 2026.3-2026.8 validate with voluptuous itself
+    import voluptuous as vol
 
 ATTR_CALL_ID: Final = "call_id"
 INT32_MAX: Final = 0x7FFFFFFF

@@ -21,7 +21,7 @@ from tools.published_schema import render_proto
 
 ROOT = Path(__file__).resolve().parents[2]
 V1_FACTS = json.loads((Path(__file__).parent / "v1_facts.json").read_text(encoding="utf-8"))
-COPIED = ("custom_components", "simulator", "tests", "tools", "scripts", "pyproject.toml")
+COPIED = ("custom_components", "simulator", "tests", "tools", "scripts", "pyproject.toml", "requirements_proto.txt")
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def dropped_in(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy2(source, copy / name)
     (copy / "proto").mkdir()
     (copy / "proto" / "ipo_mtcti3.proto").write_text(render_proto(V1_FACTS, "main"), encoding="utf-8")
-    (copy / ".venv").symlink_to(sys.prefix)  # the environment running the tests, with grpcio-tools
+    (copy / ".venv").symlink_to(sys.prefix)  # the environment running the tests (the generator has its own)
     subprocess.run([str(copy / "scripts" / "generate-proto")], cwd=copy, check=True, capture_output=True)
     return copy
 

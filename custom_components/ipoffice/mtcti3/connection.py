@@ -15,6 +15,7 @@ writes the acks still waiting, so on the wire each ack still comes before anythi
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import random
@@ -253,6 +254,17 @@ def _http_error(status: int, host: str, port: int) -> Exception:
     return CannotConnectError(f"{host}:{port} refused the websocket upgrade (HTTP {status})")
 
 
+def basic_auth(username: str, password: str) -> str:
+    """The ``Authorization`` header of HTTP Basic authentication (RFC 7617, UTF-8).
+
+    What ``aiohttp.encode_basic_auth`` writes, which aiohttp 3.13 (Home Assistant 2026.3-2026.6) lacks (and whose
+    ``BasicAuth`` later releases deprecate).
+    """
+    if ":" in username:
+        raise ValueError('A ":" is not allowed in a Basic authentication user name (RFC 7617)')
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+
+
 class Connection:
     """One open MTCTI-3 websocket."""
 
@@ -320,7 +332,7 @@ class Connection:
             async with asyncio.timeout(connect_timeout):
                 ws = await session.ws_connect(
                     url,
-                    headers={"Authorization": aiohttp.encode_basic_auth(username, password)},
+                    headers={"Authorization": basic_auth(username, password)},
                     protocols=(subprotocol.value,),
                     ssl=ssl_arg,
                     autoping=False,  # pings and pongs are handled here: see _ping_loop

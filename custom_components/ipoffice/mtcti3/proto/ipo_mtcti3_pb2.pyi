@@ -140,7 +140,7 @@ class GeneralCmd(_message.Message):
     requestid: int
     getversioninfo: bool
     getfile: GetFile
-    def __init__(self, requestid: _Optional[int] = ..., getversioninfo: _Optional[bool] = ..., getfile: _Optional[_Union[GetFile, _Mapping]] = ...) -> None: ...
+    def __init__(self, requestid: _Optional[int] = ..., getversioninfo: bool = ..., getfile: _Optional[_Union[GetFile, _Mapping]] = ...) -> None: ...
 
 class GeneralData(_message.Message):
     __slots__ = ("responseid", "versioninfo", "getfile")
@@ -216,7 +216,7 @@ class NotifyPresentity(_message.Message):
     fwdu: bool
     vmunread_messages: int
     noapphandler: bool
-    def __init__(self, presentity: _Optional[str] = ..., lref: _Optional[int] = ..., sac: _Optional[bool] = ..., phonestate: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., app: _Optional[str] = ..., fwdu: _Optional[bool] = ..., vmunread_messages: _Optional[int] = ..., noapphandler: _Optional[bool] = ...) -> None: ...
+    def __init__(self, presentity: _Optional[str] = ..., lref: _Optional[int] = ..., sac: bool = ..., phonestate: _Optional[int] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., app: _Optional[str] = ..., fwdu: bool = ..., vmunread_messages: _Optional[int] = ..., noapphandler: bool = ...) -> None: ...
 
 class UpdatePresence(_message.Message):
     __slots__ = ("add", "remove")
@@ -344,7 +344,7 @@ class NotifyUser(_message.Message):
     fwdbnumber: str
     fwdtovm: bool
     offswitch: bool
-    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., fullname: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., featuresavailable: _Optional[int] = ..., language: _Optional[str] = ..., dnd: _Optional[bool] = ..., barred: _Optional[bool] = ..., xdirectory: _Optional[bool] = ..., voicemail: _Optional[bool] = ..., loggedinextn: _Optional[str] = ..., extnfault: _Optional[bool] = ..., loggedoff: _Optional[bool] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., app: _Optional[str] = ..., noapphandler: _Optional[bool] = ..., ec500: _Optional[bool] = ..., fwdu: _Optional[bool] = ..., fwdb: _Optional[bool] = ..., fwdna: _Optional[bool] = ..., fwdhg: _Optional[bool] = ..., fwdunumber: _Optional[str] = ..., fwdbnumber: _Optional[str] = ..., fwdtovm: _Optional[bool] = ..., offswitch: _Optional[bool] = ...) -> None: ...
+    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., fullname: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., featuresavailable: _Optional[int] = ..., language: _Optional[str] = ..., dnd: bool = ..., barred: bool = ..., xdirectory: bool = ..., voicemail: bool = ..., loggedinextn: _Optional[str] = ..., extnfault: bool = ..., loggedoff: bool = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ..., app: _Optional[str] = ..., noapphandler: bool = ..., ec500: bool = ..., fwdu: bool = ..., fwdb: bool = ..., fwdna: bool = ..., fwdhg: bool = ..., fwdunumber: _Optional[str] = ..., fwdbnumber: _Optional[str] = ..., fwdtovm: bool = ..., offswitch: bool = ...) -> None: ...
 
 class UpdateUser(_message.Message):
     __slots__ = ("sac", "absence", "ec500", "shortcodedata", "loginextn", "app", "fwdu")
@@ -412,7 +412,7 @@ class TeleworkerConnection(_message.Message):
     number: str
     holdlineopen: bool
     testconnection: int
-    def __init__(self, number: _Optional[str] = ..., holdlineopen: _Optional[bool] = ..., testconnection: _Optional[int] = ...) -> None: ...
+    def __init__(self, number: _Optional[str] = ..., holdlineopen: bool = ..., testconnection: _Optional[int] = ...) -> None: ...
 
 class UpdateUserApp(_message.Message):
     __slots__ = ("value", "makelive", "makedead")
@@ -422,7 +422,7 @@ class UpdateUserApp(_message.Message):
     value: str
     makelive: bool
     makedead: bool
-    def __init__(self, value: _Optional[str] = ..., makelive: _Optional[bool] = ..., makedead: _Optional[bool] = ...) -> None: ...
+    def __init__(self, value: _Optional[str] = ..., makelive: bool = ..., makedead: bool = ...) -> None: ...
 
 class UpdateUserFwdU(_message.Message):
     __slots__ = ("set", "fwdu_number", "fwdtovm")
@@ -432,7 +432,7 @@ class UpdateUserFwdU(_message.Message):
     set: bool
     fwdu_number: str
     fwdtovm: bool
-    def __init__(self, set: _Optional[bool] = ..., fwdu_number: _Optional[str] = ..., fwdtovm: _Optional[bool] = ...) -> None: ...
+    def __init__(self, set: bool = ..., fwdu_number: _Optional[str] = ..., fwdtovm: bool = ...) -> None: ...
 
 class SubscribeQueue(_message.Message):
     __slots__ = ("guid", "flags", "ccflags", "name")
@@ -480,7 +480,7 @@ class NotifyQueue(_message.Message):
     servicemode: NotifyQueue.ServiceMode
     queuemembers: QueueMembers
     mailbox: Mailbox
-    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., ringmode: _Optional[int] = ..., noanswertime: _Optional[int] = ..., voicemail: _Optional[bool] = ..., voicemailtime: _Optional[int] = ..., servicemode: _Optional[_Union[NotifyQueue.ServiceMode, str]] = ..., queuemembers: _Optional[_Union[QueueMembers, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
+    def __init__(self, extn: _Optional[str] = ..., name: _Optional[str] = ..., katakananame: _Optional[str] = ..., email: _Optional[str] = ..., ringmode: _Optional[int] = ..., noanswertime: _Optional[int] = ..., voicemail: bool = ..., voicemailtime: _Optional[int] = ..., servicemode: _Optional[_Union[NotifyQueue.ServiceMode, str]] = ..., queuemembers: _Optional[_Union[QueueMembers, _Mapping]] = ..., mailbox: _Optional[_Union[Mailbox, _Mapping]] = ...) -> None: ...
 
 class Mailbox(_message.Message):
     __slots__ = ("newmessages", "oldmessages", "savedmessages")
@@ -498,7 +498,7 @@ class QueueMember(_message.Message):
     DISABLED_FIELD_NUMBER: _ClassVar[int]
     extn: str
     disabled: bool
-    def __init__(self, extn: _Optional[str] = ..., disabled: _Optional[bool] = ...) -> None: ...
+    def __init__(self, extn: _Optional[str] = ..., disabled: bool = ...) -> None: ...
 
 class QueueMembers(_message.Message):
     __slots__ = ("member",)
@@ -540,7 +540,7 @@ class SetVoicemail(_message.Message):
     __slots__ = ("enabled",)
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
-    def __init__(self, enabled: _Optional[bool] = ...) -> None: ...
+    def __init__(self, enabled: bool = ...) -> None: ...
 
 class SubscribeParkServer(_message.Message):
     __slots__ = ("flags", "ccflags")
@@ -748,7 +748,7 @@ class CallInfo(_message.Message):
     ucid: UCID
     pintrinsics: PIntrinsics
     targets: Targets
-    def __init__(self, payload: _Optional[_Union[CallInfo.PayloadType, str]] = ..., callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., relatedcallid: _Optional[int] = ..., state: _Optional[_Union[CallInfo.State, str]] = ..., direction: _Optional[_Union[CallInfo.Direction, str]] = ..., activeheld: _Optional[bool] = ..., gcid: _Optional[bytes] = ..., featuresavailable: _Optional[int] = ..., calledparty: _Optional[str] = ..., callingparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., originalcalledparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., tag: _Optional[str] = ..., accountcode: _Optional[str] = ..., mute: _Optional[bool] = ..., failedcause: _Optional[_Union[CallInfo.FailedCause, str]] = ..., featuresavailable2: _Optional[int] = ..., recording: _Optional[bool] = ..., parkslot: _Optional[str] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., recordingpaused: _Optional[bool] = ..., pagecall: _Optional[bool] = ..., remoteinfo: _Optional[_Union[EndInfo, _Mapping]] = ..., localinfo: _Optional[_Iterable[_Union[EndInfo, _Mapping]]] = ..., conferencemember: _Optional[_Iterable[_Union[ConferenceMember, _Mapping]]] = ..., dialinfo: _Optional[_Union[DialInfo, _Mapping]] = ..., trunkinfo: _Optional[_Union[TrunkInfo, _Mapping]] = ..., queueinfo: _Optional[_Union[QueueInfo, _Mapping]] = ..., calldata: _Optional[_Union[CallData, _Mapping]] = ..., notes: _Optional[_Union[Notes, _Mapping]] = ..., ucid: _Optional[_Union[UCID, _Mapping]] = ..., pintrinsics: _Optional[_Union[PIntrinsics, _Mapping]] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ...) -> None: ...
+    def __init__(self, payload: _Optional[_Union[CallInfo.PayloadType, str]] = ..., callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., relatedcallid: _Optional[int] = ..., state: _Optional[_Union[CallInfo.State, str]] = ..., direction: _Optional[_Union[CallInfo.Direction, str]] = ..., activeheld: bool = ..., gcid: _Optional[bytes] = ..., featuresavailable: _Optional[int] = ..., calledparty: _Optional[str] = ..., callingparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., originalcalledparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., tag: _Optional[str] = ..., accountcode: _Optional[str] = ..., mute: bool = ..., failedcause: _Optional[_Union[CallInfo.FailedCause, str]] = ..., featuresavailable2: _Optional[int] = ..., recording: bool = ..., parkslot: _Optional[str] = ..., absence: _Optional[_Union[Absence, _Mapping]] = ..., recordingpaused: bool = ..., pagecall: bool = ..., remoteinfo: _Optional[_Union[EndInfo, _Mapping]] = ..., localinfo: _Optional[_Iterable[_Union[EndInfo, _Mapping]]] = ..., conferencemember: _Optional[_Iterable[_Union[ConferenceMember, _Mapping]]] = ..., dialinfo: _Optional[_Union[DialInfo, _Mapping]] = ..., trunkinfo: _Optional[_Union[TrunkInfo, _Mapping]] = ..., queueinfo: _Optional[_Union[QueueInfo, _Mapping]] = ..., calldata: _Optional[_Union[CallData, _Mapping]] = ..., notes: _Optional[_Union[Notes, _Mapping]] = ..., ucid: _Optional[_Union[UCID, _Mapping]] = ..., pintrinsics: _Optional[_Union[PIntrinsics, _Mapping]] = ..., targets: _Optional[_Union[Targets, _Mapping]] = ...) -> None: ...
 
 class PartyInfo(_message.Message):
     __slots__ = ("numbertype", "number", "subaddr", "name", "nametype", "withheld", "diversionreason")
@@ -766,7 +766,7 @@ class PartyInfo(_message.Message):
     nametype: int
     withheld: bool
     diversionreason: int
-    def __init__(self, numbertype: _Optional[int] = ..., number: _Optional[str] = ..., subaddr: _Optional[str] = ..., name: _Optional[str] = ..., nametype: _Optional[int] = ..., withheld: _Optional[bool] = ..., diversionreason: _Optional[int] = ...) -> None: ...
+    def __init__(self, numbertype: _Optional[int] = ..., number: _Optional[str] = ..., subaddr: _Optional[str] = ..., name: _Optional[str] = ..., nametype: _Optional[int] = ..., withheld: bool = ..., diversionreason: _Optional[int] = ...) -> None: ...
 
 class EndInfo(_message.Message):
     __slots__ = ("gcid", "deviceclass", "devicetype", "deviceinstance", "teleworker")
@@ -876,7 +876,7 @@ class ConferenceMember(_message.Message):
     connectedparty: PartyInfo
     mute: bool
     failedcause: ConferenceMember.FailedCause
-    def __init__(self, lref: _Optional[int] = ..., state: _Optional[_Union[ConferenceMember.State, str]] = ..., direction: _Optional[_Union[ConferenceMember.Direction, str]] = ..., activeheld: _Optional[bool] = ..., calledparty: _Optional[str] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., mute: _Optional[bool] = ..., failedcause: _Optional[_Union[ConferenceMember.FailedCause, str]] = ...) -> None: ...
+    def __init__(self, lref: _Optional[int] = ..., state: _Optional[_Union[ConferenceMember.State, str]] = ..., direction: _Optional[_Union[ConferenceMember.Direction, str]] = ..., activeheld: bool = ..., calledparty: _Optional[str] = ..., connectedparty: _Optional[_Union[PartyInfo, _Mapping]] = ..., mute: bool = ..., failedcause: _Optional[_Union[ConferenceMember.FailedCause, str]] = ...) -> None: ...
 
 class DialInfo(_message.Message):
     __slots__ = ("number", "calltype", "withholdcli", "hidenumber", "complete", "madn", "subaddr", "allowcli", "explicitcli")
@@ -898,7 +898,7 @@ class DialInfo(_message.Message):
     subaddr: str
     allowcli: bool
     explicitcli: str
-    def __init__(self, number: _Optional[str] = ..., calltype: _Optional[int] = ..., withholdcli: _Optional[bool] = ..., hidenumber: _Optional[bool] = ..., complete: _Optional[bool] = ..., madn: _Optional[str] = ..., subaddr: _Optional[str] = ..., allowcli: _Optional[bool] = ..., explicitcli: _Optional[str] = ...) -> None: ...
+    def __init__(self, number: _Optional[str] = ..., calltype: _Optional[int] = ..., withholdcli: bool = ..., hidenumber: bool = ..., complete: bool = ..., madn: _Optional[str] = ..., subaddr: _Optional[str] = ..., allowcli: bool = ..., explicitcli: _Optional[str] = ...) -> None: ...
 
 class TrunkInfo(_message.Message):
     __slots__ = ("trunktype", "did")
@@ -950,7 +950,7 @@ class CallData(_message.Message):
     privacy: bool
     secure: bool
     rprivacy: bool
-    def __init__(self, language: _Optional[str] = ..., emergency: _Optional[bool] = ..., privacy: _Optional[bool] = ..., secure: _Optional[bool] = ..., rprivacy: _Optional[bool] = ...) -> None: ...
+    def __init__(self, language: _Optional[str] = ..., emergency: bool = ..., privacy: bool = ..., secure: bool = ..., rprivacy: bool = ...) -> None: ...
 
 class Notes(_message.Message):
     __slots__ = ("notes",)
@@ -994,7 +994,7 @@ class CallLost(_message.Message):
     reason: int
     thisenddropped: bool
     description: str
-    def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., reason: _Optional[int] = ..., thisenddropped: _Optional[bool] = ..., description: _Optional[str] = ...) -> None: ...
+    def __init__(self, callid: _Optional[int] = ..., referencecallid: _Optional[int] = ..., reason: _Optional[int] = ..., thisenddropped: bool = ..., description: _Optional[str] = ...) -> None: ...
 
 class UpdateCallControl(_message.Message):
     __slots__ = ("callid", "referencecallid", "makecall", "callfunction", "unparkcall", "devicehint")
@@ -1044,7 +1044,7 @@ class AdvancedMakeCall(_message.Message):
     allowcli: bool
     explicitcli: str
     proxyorigin: str
-    def __init__(self, accountcode: _Optional[str] = ..., authcode: _Optional[str] = ..., tag: _Optional[str] = ..., subaddr: _Optional[str] = ..., withholdcli: _Optional[bool] = ..., privacy: _Optional[bool] = ..., madn: _Optional[str] = ..., allowcli: _Optional[bool] = ..., explicitcli: _Optional[str] = ..., proxyorigin: _Optional[str] = ...) -> None: ...
+    def __init__(self, accountcode: _Optional[str] = ..., authcode: _Optional[str] = ..., tag: _Optional[str] = ..., subaddr: _Optional[str] = ..., withholdcli: bool = ..., privacy: bool = ..., madn: _Optional[str] = ..., allowcli: bool = ..., explicitcli: _Optional[str] = ..., proxyorigin: _Optional[str] = ...) -> None: ...
 
 class MakeCall(_message.Message):
     __slots__ = ("target", "type", "advanced")
@@ -1146,7 +1146,7 @@ class CallFunction(_message.Message):
     callinst: _containers.RepeatedCompositeFieldContainer[CallInstance]
     agentrecording: AgentRecordingControlMessage
     tapimoh: bool
-    def __init__(self, action: _Optional[_Union[CallFunction.Action, str]] = ..., arg1: _Optional[str] = ..., shortcodedata: _Optional[_Union[ShortCodeData, _Mapping]] = ..., memberfunctiondata: _Optional[_Union[MemberFunctionData, _Mapping]] = ..., callinst: _Optional[_Iterable[_Union[CallInstance, _Mapping]]] = ..., agentrecording: _Optional[_Union[AgentRecordingControlMessage, _Mapping]] = ..., tapimoh: _Optional[bool] = ...) -> None: ...
+    def __init__(self, action: _Optional[_Union[CallFunction.Action, str]] = ..., arg1: _Optional[str] = ..., shortcodedata: _Optional[_Union[ShortCodeData, _Mapping]] = ..., memberfunctiondata: _Optional[_Union[MemberFunctionData, _Mapping]] = ..., callinst: _Optional[_Iterable[_Union[CallInstance, _Mapping]]] = ..., agentrecording: _Optional[_Union[AgentRecordingControlMessage, _Mapping]] = ..., tapimoh: bool = ...) -> None: ...
 
 class CallInstance(_message.Message):
     __slots__ = ("callid", "referencecallid")
@@ -1162,7 +1162,7 @@ class AgentRecordingControl(_message.Message):
     RESUME_FIELD_NUMBER: _ClassVar[int]
     pause: bool
     resume: bool
-    def __init__(self, pause: _Optional[bool] = ..., resume: _Optional[bool] = ...) -> None: ...
+    def __init__(self, pause: bool = ..., resume: bool = ...) -> None: ...
 
 class MemberFunctionData(_message.Message):
     __slots__ = ("lref", "action")
