@@ -51,6 +51,7 @@ from .mtcti3 import (
     TooManyConnectionsError,
     User,
 )
+from .mtcti3.escape import printable
 from .mtcti3.models import LineKind
 from .mtcti3.pair import PairClient
 
@@ -534,7 +535,9 @@ class IPOfficeCoordinator:
             if (unsub := self._pending.pop(line.guid, None)) is not None:
                 unsub()
             if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):
-                LOGGER.debug("Removing %s %s (%s), gone from IP Office", line.kind, line.extn, line.name)
+                LOGGER.debug(
+                    "Removing %s %s (%s), gone from IP Office", line.kind, printable(line.extn), printable(line.name)
+                )
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
         for line in changed:
             if device := device_registry.async_get_device_by_identifier((DOMAIN, line.guid), self.entry.entry_id):

@@ -26,7 +26,7 @@ import aiohttp
 from . import commands as cmd
 from .calls import apply_call_control, end_events
 from .codec import Subprotocol
-from .connection import ClientStats, Connection
+from .connection import ClientStats, Connection, authorization, check_port, url_host
 from .const import (
     ABSENCE_TEXT_MAX,
     ACCOUNT_CODE_MAX,
@@ -51,6 +51,7 @@ from .const import (
     Subsystem,
     UserFeature,
 )
+from .escape import printable
 from .errors import (
     AuthenticationError,
     CommandValidationError,
@@ -200,8 +201,15 @@ class IPOfficeClient:
     ) -> None:
         """Configure the client; nothing happens until :meth:`connect`.
 
-        Raises :class:`ValueError` for a PINNED mode without a valid fingerprint.
+        Raises :class:`ValueError` for a PINNED mode without a valid fingerprint, and
+        :class:`CommandValidationError` (a ValueError naming the field: "host", "port", "username" or "password")
+        for a host that is not a host name or an IP address (no scheme, port or path), a port outside 1-65535, a
+        user name with a colon or a control character, an empty password, or credentials that HTTP Basic
+        authentication cannot carry (Latin-1 only).
         """
+        url_host(host)
+        check_port(port)
+        authorization(username, password)
         self._host = host
         self._port = port
         self._username = username
@@ -1058,7 +1066,7 @@ class IPOfficeClient:
             "IP Office terminated the %s subscription %s%s",
             sub.kind.value,
             sub.key,
-            f" ({terminated.reason})" if terminated.reason else "",
+            f" ({printable(terminated.reason)})" if terminated.reason else "",
         )
         if sub.refresh is not None:
             sub.refresh.cancel()

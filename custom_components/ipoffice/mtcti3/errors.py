@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .escape import printable
+
 
 class MTCTI3Error(Exception):
     """Base class of every error this library raises."""
@@ -195,8 +197,8 @@ class ResultError(MTCTI3Error):
             self.name = f"MTCTISESS_{code}"
             self.meaning = f"Result code {code}, not described by the MTCTI-3 specification"
         text = f"{self.meaning} ({self.name}, {int(code)})"
-        if additional:
-            text += f": {additional}"
+        if additional:  # the peer's text: escaped (see escape.printable)
+            text += f": {printable(additional)}"
         super().__init__(text)
 
 
