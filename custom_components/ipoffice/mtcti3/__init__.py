@@ -44,6 +44,7 @@ from .errors import (
     SubscriptionError,
     TLSError,
     TooManyConnectionsError,
+    TooManyLinesError,
 )
 from .models import (
     Absence,
@@ -114,6 +115,7 @@ __all__ = [
     "TLSError",
     "TLSMode",
     "TooManyConnectionsError",
+    "TooManyLinesError",
     "TransferType",
     "User",
     "UserFeature",

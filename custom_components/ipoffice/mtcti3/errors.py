@@ -50,6 +50,20 @@ class ProtocolError(MTCTI3Error):
     """The peer broke the protocol (for example a subprotocol that was not asked for)."""
 
 
+class TooManyLinesError(ProtocolError):
+    """Lines listed more users or queues than the client accepts; the rest were refused (not subscribed).
+
+    ``refused`` is how many users and queues one Lines notify listed beyond the limits, ``limit_users`` and
+    ``limit_queues`` the limits (``IPOfficeClient.max_users`` and ``max_queues``).
+    """
+
+    def __init__(self, message: str, *, refused: int, limit_users: int, limit_queues: int) -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.limit_users = limit_users
+        self.limit_queues = limit_queues
+
+
 class NotConnectedError(MTCTI3Error):
     """A command was issued while there is no connection."""
 
