@@ -51,20 +51,20 @@ from .const import (
     Subsystem,
     UserFeature,
 )
-from .escape import printable
 from .errors import (
     AuthenticationError,
+    CannotConnectError,
     CommandValidationError,
     FeatureNotAvailableError,
-    CannotConnectError,
     MTCTI3Error,
     NotConnectedError,
     RequestTimeoutError,
-    TooManyLinesError,
     ResultCode,
     ResultError,
+    TooManyLinesError,
     error_for_result,
 )
+from .escape import printable
 from .models import (
     Absence,
     Call,
@@ -922,8 +922,8 @@ class IPOfficeClient:
                         count += 1
                     directory[entry.guid] = entry
                     (added if old is None else changed).append(entry)
-        for items in (lines.deleteuser, lines.deletequeue):
-            for item in items[: self.max_users + self.max_queues]:
+        for deleted in (lines.deleteuser, lines.deletequeue):
+            for item in deleted[: self.max_users + self.max_queues]:
                 gone = directory.pop(_guid_hex(item.guid), None)
                 if gone is not None:
                     removed.append(gone)
