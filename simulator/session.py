@@ -71,6 +71,28 @@ class Subscription:
     activapp: bool = False
     closed: bool = False
     seq: int = 0  # order of subscription within its session (notifies of one event go out in this order)
+    # With per-subscription call ids (SimulatorConfig.per_subscription_call_ids): the system's call id -> this
+    # subscription's, and back.
+    local_ids: dict[int, int] = field(default_factory=dict)
+    system_ids: dict[int, int] = field(default_factory=dict)
+    next_local: int = 1
+
+    def local_id(self, system_id: int) -> int:
+        """The id this subscription reports for the system's call ``system_id`` (0 stays 0)."""
+        if not system_id:
+            return 0
+        local = self.local_ids.get(system_id)
+        if local is None:
+            local = self.local_ids[system_id] = self.next_local
+            self.system_ids[local] = system_id
+            self.next_local += 1
+        return local
+
+    def system_id(self, local_id: int) -> int:
+        """The system's id of the call this subscription reports as ``local_id`` (unknown: an id no call has)."""
+        if not local_id:
+            return 0
+        return self.system_ids.get(local_id, -1)
 
     @property
     def callcontrol(self) -> bool:
@@ -286,8 +308,12 @@ class Session:
                 return  # nothing of this subscription (every subscription hears every call event)
         body = pb.NotifyCallControl()
         body.refreshinstance = 0 if event is None else event.refreshinstance
+        local = self.sim.config.per_subscription_call_ids
         for app in apps:
             info = model.callinfo(app, sub.ccflags, view)
+            if local:
+                info.callid = sub.local_id(info.callid)
+                info.relatedcallid = sub.local_id(info.relatedcallid)
             data = info.SerializeToString(deterministic=True)
             if sub.seen_calls.get(app.callid) == data:
                 continue
@@ -297,6 +323,9 @@ class Session:
             if app.callid in sub.seen_calls:
                 del sub.seen_calls[app.callid]
                 body.calllost.append(calllost)
+                if local:
+                    body.calllost[-1].callid = sub.local_id(app.callid)
+                    sub.system_ids.pop(sub.local_ids.pop(app.callid), None)
         first_park = event is None and sub.kind == "parkserver" and not self.sim.faults.quiet_park
         if body.callinfo or body.calllost or first_park:
             self.enqueue(sub, pb.Notify(callcontrol=body))
@@ -533,7 +562,14 @@ class Session:
             elif not sub.callcontrol:
                 code = NOTINSTRUMENTED
             else:
-                code = commands.call_control(model, sub, req.callcontrol)
+                command = req.callcontrol
+                if self.sim.config.per_subscription_call_ids:  # this subscription's ids to the system's
+                    command = pb.UpdateCallControl()
+                    command.CopyFrom(req.callcontrol)
+                    command.callid = sub.system_id(command.callid)
+                    for inst in command.callfunction.callinst:
+                        inst.callid = sub.system_id(inst.callid)
+                code = commands.call_control(model, sub, command)
         except CallError as err:
             code = err.code
         finally:

@@ -48,6 +48,7 @@ EVENT_CALL: Final = "ipoffice_call"
 ISSUE_TOO_MANY_CONNECTIONS: Final = "too_many_connections"
 ISSUE_SERVICE_REFUSED: Final = "service_refused"
 ISSUE_CERTIFICATE_CHANGED: Final = "certificate_changed"
+ISSUE_TOO_MANY_LINES: Final = "too_many_lines"  # Lines listed more users or queues than the client accepts
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

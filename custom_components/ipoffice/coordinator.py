@@ -30,6 +30,7 @@ from .const import (
     ISSUE_CERTIFICATE_CHANGED,
     ISSUE_SERVICE_REFUSED,
     ISSUE_TOO_MANY_CONNECTIONS,
+    ISSUE_TOO_MANY_LINES,
     LOGGER,
     MANUFACTURER,
     PRIMARY,
@@ -49,6 +50,7 @@ from .mtcti3 import (
     Queue,
     ServiceRefusedError,
     TooManyConnectionsError,
+    TooManyLinesError,
     User,
 )
 from .mtcti3.escape import printable
@@ -131,6 +133,8 @@ def repair_issue_of(error: MTCTI3Error) -> str | None:
         return ISSUE_TOO_MANY_CONNECTIONS
     if isinstance(error, ServiceRefusedError):
         return ISSUE_SERVICE_REFUSED
+    if isinstance(error, TooManyLinesError):
+        return ISSUE_TOO_MANY_LINES  # (not cleared by connecting: by a Lines that fits, see _clear_repairs)
     return None
 
 
@@ -264,9 +268,10 @@ class IPOfficeCoordinator:
         """The client that takes configuration commands (of users and queues): the serving system's."""
         return self.client_of(self.serving_system)
 
-    def command_client(self, owner: str, call_id: int) -> IPOfficeClient:
-        """The client of the system that holds call ``call_id`` of ``owner`` (each system controls its own calls)."""
-        return self.commands if self.pair is None else self.pair.client_for_call(owner, call_id)
+    def command_target(self, owner: str, call_id: int) -> tuple[IPOfficeClient, int]:
+        """The client of the system that holds call ``call_id`` of ``owner`` (each system controls its own calls),
+        and the call's id on that system (a pair may show a queue call by an id of its own: see PairClient)."""
+        return (self.commands, call_id) if self.pair is None else self.pair.command_target(owner, call_id)
 
     # --- what is exposed ---------------------------------------------------------------------------------------
 
@@ -444,6 +449,8 @@ class IPOfficeCoordinator:
         for system in connected:
             for issue in REPAIR_ISSUES:
                 ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(issue, system))
+            if not self.client_of(system).lines_refused:
+                ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(ISSUE_TOO_MANY_LINES, system))
         if len(connected) == len(self.systems):
             for flow in self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
                 self.hass.config_entries.flow.async_abort(flow["flow_id"])

@@ -1103,6 +1103,7 @@ class IPOfficeClient:
             return
         unconfirmed: set[int] | tuple[()] = ()
         if sub.unconfirmed:  # after a reconnect: the calls of before that this notify reports again
+            _match_by_gcid(calls, sub.unconfirmed, notify)
             unconfirmed = {info.callid for info in notify.callinfo} & sub.unconfirmed
             sub.unconfirmed -= unconfirmed
         events = apply_call_control(
@@ -1836,6 +1837,45 @@ class IPOfficeClient:
             raise error_for_result(data.getfile.result, f"could not read {ACCOUNT_CODE_FILE}")
         text = data.getfile.payload.decode("utf-8", errors="replace")
         return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _match_by_gcid(calls: dict[int, Call], unconfirmed: set[int], notify: pb.NotifyCallControl) -> None:
+    """Find the calls of before a re-subscription (``unconfirmed``, by id in ``calls``) by gcid in ``notify``.
+
+    Call ids are unique only within a subscription: a fresh one may number the same calls otherwise. A call of
+    before that the notify reports under another id (the same gcid) is moved to that id, so that it goes on (no
+    NEW, no reconciled ENDED) under the id its commands now need. A call of before whose id the notify gives to
+    another call (another gcid) is set aside under a negative key, still unconfirmed: it may be reported later,
+    else the reconcile ends it. Calls without a gcid are matched by id, as before.
+    """
+    by_gcid: dict[str, int] = {}
+    for key in unconfirmed:
+        if (call := calls.get(key)) is not None and call.gcid:
+            by_gcid.setdefault(call.gcid, key)
+    if not by_gcid:
+        return
+    moves: list[tuple[int, int]] = []
+    for info in notify.callinfo:
+        old = by_gcid.pop(info.gcid.hex().upper(), None) if info.gcid else None
+        if old is not None and old != info.callid:
+            moves.append((old, info.callid))
+    if not moves:
+        return
+    moving = {old: calls.pop(old) for old, _ in moves}
+    unconfirmed.difference_update(moving)
+    for old, new in moves:
+        call = moving[old]
+        if new in calls:
+            aside = min(0, min(calls, default=0)) - 1
+            if new not in unconfirmed:  # a call confirmed at that id already: the notify contradicts itself
+                calls[aside] = call
+                unconfirmed.add(aside)
+                continue
+            calls[aside] = calls.pop(new)
+            unconfirmed.discard(new)
+            unconfirmed.add(aside)
+        calls[new] = call
+        unconfirmed.add(new)  # confirmed by the snapshot that follows
 
 
 def _add[T](listeners: list[T], callback: T) -> Callable[[], None]:
