@@ -137,6 +137,8 @@ class Session:
     async def run(self) -> None:
         """Read and handle messages until the connection ends."""
         self._writer = asyncio.create_task(self._write_loop(), name="mtcti3-sim-writer")
+        if (drop_after := self.sim.faults.drop_after) is not None:  # a connection that dies soon after each connect
+            asyncio.get_running_loop().call_later(drop_after, self.abort)
         try:
             while True:
                 msg = await self.ws.receive()
@@ -216,9 +218,10 @@ class Session:
 
     # ------------------------------------------------------------------------------------------------ notify
 
-    def respond(self, requestid: int, result: int) -> None:
+    def respond(self, requestid: int, result: int, additional: str = "") -> None:
         if requestid and not self.sim.faults.no_responses:
-            self.send(pb.Message(response=pb.RequestResponse(requestid=requestid, result=result)))
+            response = pb.RequestResponse(requestid=requestid, result=result, additional=additional)
+            self.send(pb.Message(response=response))
 
     def enqueue(self, sub: Subscription, notify: pb.Notify, *, replaceable: bool = False) -> None:
         """Queue ``notify`` on ``sub``; a replaceable (config snapshot) notify replaces an unsent older one."""
@@ -355,9 +358,9 @@ class Session:
             _LOGGER.warning("MTCTI3 simulator: unexpected %s from client", kind)
             self.sim.bad_messages += 1
             return
-        code = faults.take_failure(kinds)
-        if code is not None:
-            self.respond(requestid, code)
+        failure = faults.take_failure(kinds)
+        if failure is not None:
+            self.respond(requestid, *failure)
             return
         try:
             if kind == "subscribe":
@@ -524,10 +527,10 @@ class Session:
         self._close(sub)
         self.send(pb.Message(subscribeterminated=pb.SubscribeTerminated(subscribe_id=sid, reason=reason)))
 
-    def terminate_subscriptions(self, kind: str | None) -> None:
+    def terminate_subscriptions(self, kind: str | None, reason: str = "terminated") -> None:
         for sid, sub in list(self.subs.items()):
             if kind is None or sub.kind == kind:
-                self.terminate(sid, "terminated")
+                self.terminate(sid, reason)
 
     def close_subscriptions(self) -> None:
         for sub in list(self.subs.values()):

@@ -672,28 +672,38 @@ class IPOfficeClient:
             return
         timeout = min(self.ready_wait_max, self.request_timeout * max(1.0, len(readies) / 1000))
         _done, pending = await asyncio.wait(readies, timeout=timeout)
+        unanswered: list[str] = []
+        failed: list[str] = []
         for ready, sub in zip(readies, subs, strict=True):
             if ready in pending:
-                error: BaseException = RequestTimeoutError(
-                    f"no answer to the {sub.kind.value} subscription {sub.key or ''} within {timeout:g} s".replace(
-                        "  ", " "
-                    )
-                )
                 if required:
-                    raise error
-                _LOGGER.warning("%s", error)
+                    raise RequestTimeoutError(
+                        f"no answer to the {sub.kind.value} subscription {sub.key or ''} within {timeout:g} s".replace(
+                            "  ", " "
+                        )
+                    )
+                unanswered.append(f"{sub.kind.value} {sub.key}".strip())
                 continue
             exc = ready.exception()
             if exc is None or isinstance(exc, _TerminatedError):  # (terminated: already being made again)
                 continue
             if required or isinstance(exc, NotConnectedError):
                 raise exc
-            self._subscription_failed(sub, exc)
+            failed.append(f"{sub.kind.value} {sub.key}: {exc}")
+            self._subscription_failed(sub, exc, log=False)
             if self._wanted.get((sub.kind, sub.key)) is sub:  # still wanted: try again (backing off)
                 self._spawn(self._resubscribe(sub))
+        # One line each, however many (a peer that answers none of 20,000 subscriptions writes no 20,000 lines)
+        if unanswered:
+            _LOGGER.warning(
+                "No answer to %d subscription(s) within %g s: %s", len(unanswered), timeout, _some(unanswered)
+            )
+        if failed:
+            _LOGGER.warning("Could not subscribe to %d subscription(s): %s", len(failed), _some(failed))
 
-    def _subscription_failed(self, sub: _Subscription, error: BaseException) -> None:
-        _LOGGER.warning("Could not subscribe to %s %s: %s", sub.kind.value, sub.key, error)
+    def _subscription_failed(self, sub: _Subscription, error: BaseException, *, log: bool = True) -> None:
+        if log:
+            _LOGGER.warning("Could not subscribe to %s %s: %s", sub.kind.value, sub.key, error)
         if isinstance(error, ResultError) and error.code in _GONE_CODES:
             self._unwant(sub.kind, sub.key)
             if sub.kind is SubscriptionKind.USER:
@@ -1837,6 +1847,12 @@ class IPOfficeClient:
             raise error_for_result(data.getfile.result, f"could not read {ACCOUNT_CODE_FILE}")
         text = data.getfile.payload.decode("utf-8", errors="replace")
         return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _some(items: list[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``items`` joined, and how many more."""
+    text = "; ".join(items[:shown])
+    return text if len(items) <= shown else f"{text}; and {len(items) - shown} more"
 
 
 def _match_by_gcid(calls: dict[int, Call], unconfirmed: set[int], notify: pb.NotifyCallControl) -> None:
