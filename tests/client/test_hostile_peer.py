@@ -75,7 +75,9 @@ async def test_peer_text_is_escaped_in_logs_errors_and_the_trace(
     could_not = [m for m in messages if m.startswith("Could not subscribe")]
     terminated = [m for m in messages if "terminated the queue subscription" in m]
     traced = [m for m in messages if "additional" in m or "reason" in m]
-    assert could_not and terminated and traced
+    assert could_not
+    assert terminated
+    assert traced
     for message in messages:
         assert_safe(message)
 
