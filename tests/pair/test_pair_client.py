@@ -325,3 +325,40 @@ async def test_queue_calls_with_the_same_id_on_both_systems() -> None:
             ]
         finally:
             await pair.disconnect()
+
+
+async def test_a_call_reported_while_its_system_reconciles_is_reported_when_it_shows(sims: SimulatorPair) -> None:
+    """The secondary's client reconciles before its queue subscription's call snapshot arrives (its reconcile delay
+    0 here; a loaded machine's 0.1 s in the pair campaign): it ends the queue call that went on, then reports it NEW.
+    That NEW must wait until the secondary's calls show again: admitted at once, the call was in progress for the
+    pair's listeners but in no queue (the pair campaign's rare failure)."""
+    secondary = _client(sims.secondary)
+    secondary.reconcile_delay = 0.0
+    pair = PairClient(_client(sims.primary), secondary)
+    rec = Recorder(pair)
+    await pair.connect()
+    try:
+        sales = guid_of(sims.primary, "2501")
+        call = sims.queue_call(SECONDARY, "2501")
+        await sims.wait_quiet()
+        await wait_for(lambda: len(pair.queues[sales].calls) == 1, message="the secondary's queue call")
+
+        def consistent() -> bool:
+            moments = rec.of(sales, call.gcid)
+            in_progress = bool(moments) and moments[-1] == "new"
+            return in_progress == any(c.gcid == call.gcid for c in pair.queues[sales].calls.values())
+
+        await sims.take_down(SECONDARY)
+        await wait_for(lambda: not secondary.connected, message="the secondary is lost")
+        assert rec.of(sales, call.gcid) == ["new", "ended"]
+        await sims.bring_up(SECONDARY)
+        await wait_for(lambda: secondary.connected, message="the secondary reconnects")
+        await sims.wait_quiet()
+        await asyncio.sleep(0.1)  # the client's snapshot is in, its reconcile done: the pair still resyncs
+        assert SECONDARY in pair._resyncs
+        assert consistent(), rec.of(sales, call.gcid)
+        await wait_for(lambda: SECONDARY not in pair._resyncs, message="the secondary's calls show")
+        assert consistent()
+        assert rec.of(sales, call.gcid) == ["new", "ended", "new"]
+    finally:
+        await pair.disconnect()

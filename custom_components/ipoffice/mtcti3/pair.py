@@ -480,6 +480,11 @@ class PairClient:
     def _on_call(self, client: IPOfficeClient, event: CallEvent) -> None:
         call = event.call
         if call.owner_guid in client.queues:
+            if not self._shows_calls(client):
+                # Connecting or reconciling: what it reports now is reported once its calls show (_reconciled).
+                # (A client that reconciled before a subscription's call snapshot came reports a call that went on
+                # as NEW: admitted now, it would be in progress for the pair's listeners but shown nowhere.)
+                return
             name = self.name_of(client)
             admitted = self._admit(self._live_queue_calls, queue_call_key(name, call), event)
             if admitted and (shown := self._shown_call(name, call)) is not call:
