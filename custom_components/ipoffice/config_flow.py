@@ -145,8 +145,10 @@ def _input_errors(data: Mapping[str, Any], *, credentials: bool = True) -> dict[
         try:
             authorization(data[CONF_USERNAME], data[CONF_PASSWORD])
         except CommandValidationError as err:
-            key = CONF_USERNAME if err.field == "username" else CONF_PASSWORD
-            errors[key] = f"invalid_{err.field}"
+            if err.field == "username":
+                errors[CONF_USERNAME] = "invalid_username"
+            else:
+                errors[CONF_PASSWORD] = "invalid_password"
     return errors
 
 

@@ -1856,25 +1856,37 @@ def _some(items: list[str], shown: int = 5) -> str:
 
 
 def _match_by_gcid(calls: dict[int, Call], unconfirmed: set[int], notify: pb.NotifyCallControl) -> None:
-    """Find the calls of before a re-subscription (``unconfirmed``, by id in ``calls``) by gcid in ``notify``.
+    """Find the calls of before a re-subscription (``unconfirmed``, by id in ``calls``) by gcid in ``notify``, when
+    the fresh subscription numbers its calls afresh.
 
-    Call ids are unique only within a subscription: a fresh one may number the same calls otherwise. A call of
-    before that the notify reports under another id (the same gcid) is moved to that id, so that it goes on (no
-    NEW, no reconciled ENDED) under the id its commands now need. A call of before whose id the notify gives to
-    another call (another gcid) is set aside under a negative key, still unconfirmed: it may be reported later,
-    else the reconcile ends it. Calls without a gcid are matched by id, as before.
+    Call ids are unique only within a subscription: a fresh one may number the same calls otherwise. It does when
+    the notify gives the id of a call of before to a call with another gcid, and gives no call of before its own id
+    (a system whose call ids are its own keeps them: there a call of before under another id with the same gcid is
+    another appearance of that call, as a queue call that is queued again, and not moved). Then a call of before
+    that the notify reports under another id (the same gcid) is moved to that id, so that it goes on (no NEW, no
+    reconciled ENDED) under the id its commands now need; a call of before whose id the notify gives to another
+    call is set aside under a negative key, still unconfirmed: it may be reported later, else the reconcile ends it.
+    Calls without a gcid are matched by id, as before.
     """
+    reported = {info.callid: info.gcid.hex().upper() for info in notify.callinfo if info.gcid}
+    renumbered = False
+    for key in unconfirmed:
+        if (call := calls.get(key)) is None or not call.gcid or (gcid := reported.get(key)) is None:
+            continue
+        if gcid == call.gcid:
+            return  # a call of before keeps its id: ids are not numbered afresh
+        renumbered = True
+    if not renumbered:
+        return
     by_gcid: dict[str, int] = {}
     for key in unconfirmed:
         if (call := calls.get(key)) is not None and call.gcid:
             by_gcid.setdefault(call.gcid, key)
-    if not by_gcid:
-        return
     moves: list[tuple[int, int]] = []
-    for info in notify.callinfo:
-        old = by_gcid.pop(info.gcid.hex().upper(), None) if info.gcid else None
-        if old is not None and old != info.callid:
-            moves.append((old, info.callid))
+    for call_id, gcid in reported.items():
+        old = by_gcid.pop(gcid, None)
+        if old is not None and old != call_id:
+            moves.append((old, call_id))
     if not moves:
         return
     moving = {old: calls.pop(old) for old, _ in moves}
