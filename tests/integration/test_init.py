@@ -315,7 +315,7 @@ async def test_lines_beyond_the_limit_raise_a_repair_issue(
 ) -> None:
     """Lines lists more users than the client accepts (the limit lowered to 5 for the default office's 12): the entry
     loads with the first ones and a repair issue says what was refused; it goes once the list fits."""
-    from custom_components.ipoffice.mtcti3 import client as mtcti3_client  # noqa: PLC0415
+    from custom_components.ipoffice.mtcti3 import client as mtcti3_client
 
     monkeypatch.setattr(mtcti3_client, "MAX_USERS", 5)
     config_entry.add_to_hass(hass)
