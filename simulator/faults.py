@@ -54,8 +54,10 @@ class Faults:
         # The spec promises no first ParkServer notify: with this set, none is sent while nothing is parked.
         self.quiet_park = False
         self._stalled_until = 0.0
-        self._fail: list[tuple[int, str | None]] = []
+        self._fail: list[tuple[int, str | None, str]] = []
         self._unknown: dict[str, bytes] = {}  # message type -> the unknown fields to append to each of them
+        # Each connection is aborted this many seconds after its upgrade (None: connections last).
+        self.drop_after: float | None = None
 
     # ------------------------------------------------------------------------------------------ connections
 
@@ -102,10 +104,11 @@ class Faults:
                 data = data[len(FRAME_HEADER) :]
             session.send_bytes(data)
 
-    def terminate_subscriptions(self, kind: str | None = None) -> None:
-        """Send SubscribeTerminated for every subscription (or those of ``kind``: "user", "queue", ...)."""
+    def terminate_subscriptions(self, kind: str | None = None, reason: str = "terminated") -> None:
+        """Send SubscribeTerminated for every subscription (or those of ``kind``: "user", "queue", ...), giving
+        ``reason`` (any text: a hostile peer's control characters too)."""
         for session in list(self._sim.sessions):
-            session.terminate_subscriptions(kind)
+            session.terminate_subscriptions(kind, reason)
 
     def add_unknown_field(self, message: str = "CallInfo", number: int = 90, value: int = 1) -> None:
         """From now on, append field ``number`` (a varint ``value``), which the schema does not know, to every
@@ -137,19 +140,21 @@ class Faults:
 
     # ------------------------------------------------------------------------------------------ requests
 
-    def fail_next(self, code: int, payload: str | None = None) -> None:
-        """Answer the next request (of ``payload`` kind, if given) with ``code`` instead of acting on it.
+    def fail_next(self, code: int, payload: str | None = None, additional: str = "") -> None:
+        """Answer the next request (of ``payload`` kind, if given) with ``code`` instead of acting on it, and
+        ``additional`` as the RequestResponse's text (any text: a hostile peer's control characters too).
 
         Kinds: "subscribe", "subscribecmd", "subscribeend", "generalcmd", and the payload names "lines",
         "user", "queue", "presence", "parkserver", "refreshwrapper", "callcontrol".
         """
-        self._fail.append((code, payload))
+        self._fail.append((code, payload, additional))
 
-    def take_failure(self, kinds: set[str]) -> int | None:
-        for index, (code, payload) in enumerate(self._fail):
+    def take_failure(self, kinds: set[str]) -> tuple[int, str] | None:
+        """The code and text of the failure planned for a request of ``kinds`` (None: none), forgotten."""
+        for index, (code, payload, additional) in enumerate(self._fail):
             if payload is None or payload in kinds:
                 del self._fail[index]
-                return code
+                return code, additional
         return None
 
     def reset(self) -> None:
@@ -158,3 +163,4 @@ class Faults:
         self._stalled_until = 0.0
         self._fail.clear()
         self._unknown.clear()
+        self.drop_after = None

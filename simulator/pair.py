@@ -1,4 +1,4 @@
-"""A resilient pair of simulated IP Offices (issue 9): a primary and a secondary sharing users and queues.
+"""A resilient pair of simulated IP Offices: a primary and a secondary sharing users and queues.
 
 Both systems render the same users and queues: a change of a user's or a queue's settings on either system, by a
 command or through the pair, is replicated to the other (phone registration and calls are each system's own). Calls

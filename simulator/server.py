@@ -43,6 +43,10 @@ class SimulatorConfig:
     certfile: str | None = None
     keyfile: str | None = None
     max_connections: int = 10
+    # The description makes call ids unique only within a subscription: with this set, each subscription numbers
+    # the calls it reports from 1 (the system's own ids stay internal), so that two subscriptions (two systems of
+    # a pair, a user's and a queue's) report the same id for different calls.
+    per_subscription_call_ids: bool = False
     admin_port: int | None = None  # None/0 = no admin interface; -1 = any free port
 
 

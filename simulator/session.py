@@ -71,6 +71,28 @@ class Subscription:
     activapp: bool = False
     closed: bool = False
     seq: int = 0  # order of subscription within its session (notifies of one event go out in this order)
+    # With per-subscription call ids (SimulatorConfig.per_subscription_call_ids): the system's call id -> this
+    # subscription's, and back.
+    local_ids: dict[int, int] = field(default_factory=dict)
+    system_ids: dict[int, int] = field(default_factory=dict)
+    next_local: int = 1
+
+    def local_id(self, system_id: int) -> int:
+        """The id this subscription reports for the system's call ``system_id`` (0 stays 0)."""
+        if not system_id:
+            return 0
+        local = self.local_ids.get(system_id)
+        if local is None:
+            local = self.local_ids[system_id] = self.next_local
+            self.system_ids[local] = system_id
+            self.next_local += 1
+        return local
+
+    def system_id(self, local_id: int) -> int:
+        """The system's id of the call this subscription reports as ``local_id`` (unknown: an id no call has)."""
+        if not local_id:
+            return 0
+        return self.system_ids.get(local_id, -1)
 
     @property
     def callcontrol(self) -> bool:
@@ -115,6 +137,8 @@ class Session:
     async def run(self) -> None:
         """Read and handle messages until the connection ends."""
         self._writer = asyncio.create_task(self._write_loop(), name="mtcti3-sim-writer")
+        if (drop_after := self.sim.faults.drop_after) is not None:  # a connection that dies soon after each connect
+            asyncio.get_running_loop().call_later(drop_after, self.abort)
         try:
             while True:
                 msg = await self.ws.receive()
@@ -194,9 +218,10 @@ class Session:
 
     # ------------------------------------------------------------------------------------------------ notify
 
-    def respond(self, requestid: int, result: int) -> None:
+    def respond(self, requestid: int, result: int, additional: str = "") -> None:
         if requestid and not self.sim.faults.no_responses:
-            self.send(pb.Message(response=pb.RequestResponse(requestid=requestid, result=result)))
+            response = pb.RequestResponse(requestid=requestid, result=result, additional=additional)
+            self.send(pb.Message(response=response))
 
     def enqueue(self, sub: Subscription, notify: pb.Notify, *, replaceable: bool = False) -> None:
         """Queue ``notify`` on ``sub``; a replaceable (config snapshot) notify replaces an unsent older one."""
@@ -288,8 +313,12 @@ class Session:
                 return  # nothing of this subscription (every subscription hears every call event)
         body = pb.NotifyCallControl()
         body.refreshinstance = 0 if event is None else event.refreshinstance
+        local = self.sim.config.per_subscription_call_ids
         for app in apps:
             info = model.callinfo(app, sub.ccflags, view)
+            if local:
+                info.callid = sub.local_id(info.callid)
+                info.relatedcallid = sub.local_id(info.relatedcallid)
             data = info.SerializeToString(deterministic=True)
             if sub.seen_calls.get(app.callid) == data:
                 continue
@@ -299,6 +328,9 @@ class Session:
             if app.callid in sub.seen_calls:
                 del sub.seen_calls[app.callid]
                 body.calllost.append(calllost)
+                if local:
+                    body.calllost[-1].callid = sub.local_id(app.callid)
+                    sub.system_ids.pop(sub.local_ids.pop(app.callid), None)
         first_park = event is None and sub.kind == "parkserver" and not self.sim.faults.quiet_park
         if body.callinfo or body.calllost or first_park:
             self.enqueue(sub, pb.Notify(callcontrol=body))
@@ -328,9 +360,9 @@ class Session:
             _LOGGER.warning("MTCTI3 simulator: unexpected %s from client", kind)
             self.sim.bad_messages += 1
             return
-        code = faults.take_failure(kinds)
-        if code is not None:
-            self.respond(requestid, code)
+        failure = faults.take_failure(kinds)
+        if failure is not None:
+            self.respond(requestid, *failure)
             return
         try:
             if kind == "subscribe":
@@ -497,10 +529,10 @@ class Session:
         self._close(sub)
         self.send(pb.Message(subscribeterminated=pb.SubscribeTerminated(subscribe_id=sid, reason=reason)))
 
-    def terminate_subscriptions(self, kind: str | None) -> None:
+    def terminate_subscriptions(self, kind: str | None, reason: str = "terminated") -> None:
         for sid, sub in list(self.subs.items()):
             if kind is None or sub.kind == kind:
-                self.terminate(sid, "terminated")
+                self.terminate(sid, reason)
 
     def close_subscriptions(self) -> None:
         for sub in list(self.subs.values()):
@@ -535,7 +567,14 @@ class Session:
             elif not sub.callcontrol:
                 code = NOTINSTRUMENTED
             else:
-                code = commands.call_control(model, sub, req.callcontrol)
+                command = req.callcontrol
+                if self.sim.config.per_subscription_call_ids:  # this subscription's ids to the system's
+                    command = pb.UpdateCallControl()
+                    command.CopyFrom(req.callcontrol)
+                    command.callid = sub.system_id(command.callid)
+                    for inst in command.callfunction.callinst:
+                        inst.callid = sub.system_id(inst.callid)
+                code = commands.call_control(model, sub, command)
         except CallError as err:
             code = err.code
         finally:

@@ -63,6 +63,7 @@ from .coordinator import IPOfficeConfigEntry
 from .mtcti3 import (
     AuthenticationError,
     CannotConnectError,
+    CommandValidationError,
     IPOfficeClient,
     LineEntry,
     MTCTI3Error,
@@ -70,10 +71,11 @@ from .mtcti3 import (
     TLSError,
     TLSMode,
     TooManyConnectionsError,
+    authorization,
     get_server_fingerprint,
+    url_host,
 )
 from .mtcti3.const import AUTH_CODE_MAX
-from .mtcti3.errors import CommandValidationError
 from .mtcti3.models import LineKind
 from .mtcti3.validation import check_text
 
@@ -141,6 +143,28 @@ def _with_secondary(data: dict[str, Any], user_input: Mapping[str, Any]) -> dict
         data[CONF_SECONDARY_HOST] = host
         data[CONF_SECONDARY_PORT] = secondary.get(CONF_PORT, DEFAULT_PORT)
     return data
+
+
+def _input_errors(data: Mapping[str, Any], *, credentials: bool = True) -> dict[str, str]:
+    """The form errors of what the client would refuse before connecting (the library's own checks): a host that is
+    not a host name or an IP address (no scheme, port or path), a user name or password HTTP Basic authentication
+    cannot carry. Empty: nothing to refuse."""
+    errors: dict[str, str] = {}
+    for key, error in ((CONF_HOST, CONF_HOST), (CONF_SECONDARY_HOST, "base")):
+        if key in data:
+            try:
+                url_host(data[key])
+            except CommandValidationError:
+                errors[error] = "invalid_host" if key == CONF_HOST else "secondary_invalid_host"
+    if credentials and CONF_USERNAME in data and CONF_PASSWORD in data:
+        try:
+            authorization(data[CONF_USERNAME], data[CONF_PASSWORD])
+        except CommandValidationError as err:
+            if err.field == "username":
+                errors[CONF_USERNAME] = "invalid_username"
+            else:
+                errors[CONF_PASSWORD] = "invalid_password"
+    return errors
 
 
 def _unverified_of(entry: IPOfficeConfigEntry) -> dict[str, Unverified]:
@@ -395,6 +419,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         self._previous = self._data
         primary = {key: user_input[key] for key in (CONF_PORT, CONF_USERNAME, CONF_PASSWORD)}
         self._data = _with_secondary({**primary, CONF_HOST: user_input[CONF_HOST].strip()}, user_input)
+        if errors := _input_errors(self._data):
+            return self._show_step("user", errors)
         if error := await self._async_fingerprint():
             return self._show_step("user", {"base": error})
         await self.async_set_unique_id(self._fingerprint)
@@ -505,6 +531,8 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
             return self._show_reauth({})
         entry = self._get_reauth_entry()
         self._data = {**entry.data, **user_input}
+        if errors := _input_errors(user_input):
+            return self._show_reauth(errors)
         if (error := await self._async_connect()) is not None:
             return self._show_reauth({"base": error})
         if self._data.get(CONF_SECONDARY_HOST) and (error := await self._async_connect(SECONDARY)) is not None:
@@ -535,6 +563,10 @@ class IPOfficeConfigFlow(ConfigFlow, domain=DOMAIN):
         self._previous = self._data or entry.data
         data = {**entry.data, CONF_HOST: user_input[CONF_HOST].strip(), CONF_PORT: user_input[CONF_PORT]}
         self._data = _with_secondary(data, user_input)
+        if errors := _input_errors(
+            {key: self._data[key] for key in (CONF_HOST, CONF_SECONDARY_HOST) if key in self._data}
+        ):
+            return self._show_reconfigure(errors)
         if error := await self._async_fingerprint():
             return self._show_reconfigure({"base": error})
         if self._configured_elsewhere(PRIMARY):

@@ -69,6 +69,7 @@ ISSUE_CERTIFICATE_CHANGED: Final = "certificate_changed"
 ISSUE_UNKNOWN_FIELDS: Final = "unknown_fields"
 """IP Office sent data this version does not understand (once per entry: its id ends with the entry's id)."""
 TROUBLESHOOTING_URL: Final = "https://github.com/ipoffice-ha/ipoffice#troubleshooting"
+ISSUE_TOO_MANY_LINES: Final = "too_many_lines"  # Lines listed more users or queues than the client accepts
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,

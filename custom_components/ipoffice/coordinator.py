@@ -37,6 +37,7 @@ from .const import (
     ISSUE_CERTIFICATE_CHANGED,
     ISSUE_SERVICE_REFUSED,
     ISSUE_TOO_MANY_CONNECTIONS,
+    ISSUE_TOO_MANY_LINES,
     ISSUE_UNKNOWN_FIELDS,
     LOGGER,
     MANUFACTURER,
@@ -59,9 +60,11 @@ from .mtcti3 import (
     Queue,
     ServiceRefusedError,
     TooManyConnectionsError,
+    TooManyLinesError,
     UnknownField,
     User,
 )
+from .mtcti3.escape import printable
 from .mtcti3.models import LineKind
 from .mtcti3.pair import PairClient
 from .mtcti3.validation import has_feature_code
@@ -151,6 +154,8 @@ def repair_issue_of(error: MTCTI3Error) -> str | None:
         return ISSUE_TOO_MANY_CONNECTIONS
     if isinstance(error, ServiceRefusedError):
         return ISSUE_SERVICE_REFUSED
+    if isinstance(error, TooManyLinesError):
+        return ISSUE_TOO_MANY_LINES  # (not cleared by connecting: by a Lines that fits, see _clear_repairs)
     return None
 
 
@@ -355,9 +360,10 @@ class IPOfficeCoordinator:
         """The client that takes configuration commands (of users and queues): the serving system's."""
         return self.client_of(self.serving_system)
 
-    def command_client(self, owner: str, call_id: int) -> IPOfficeClient:
-        """The client of the system that holds call ``call_id`` of ``owner`` (each system controls its own calls)."""
-        return self.commands if self.pair is None else self.pair.client_for_call(owner, call_id)
+    def command_target(self, owner: str, call_id: int) -> tuple[IPOfficeClient, int]:
+        """The client of the system that holds call ``call_id`` of ``owner`` (each system controls its own calls),
+        and the call's id on that system (a pair may show a queue call by an id of its own: see PairClient)."""
+        return (self.commands, call_id) if self.pair is None else self.pair.command_target(owner, call_id)
 
     # --- what is exposed ---------------------------------------------------------------------------------------
 
@@ -628,6 +634,8 @@ class IPOfficeCoordinator:
         for system in connected:
             for issue in REPAIR_ISSUES:
                 ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(issue, system))
+            if not self.client_of(system).lines_refused:
+                ir.async_delete_issue(self.hass, DOMAIN, repair_issue_id(ISSUE_TOO_MANY_LINES, system))
         if len(connected) == len(self.systems):
             for flow in self.entry.async_get_active_flows(self.hass, {SOURCE_REAUTH}):
                 self.hass.config_entries.flow.async_abort(flow["flow_id"])
@@ -727,7 +735,9 @@ class IPOfficeCoordinator:
             if (unsub := self._pending.pop(line.guid, None)) is not None:
                 unsub()
             if device := self.device_of(line.guid):
-                LOGGER.debug("Removing %s %s (%s), gone from IP Office", line.kind, line.extn, line.name)
+                LOGGER.debug(
+                    "Removing %s %s (%s), gone from IP Office", line.kind, printable(line.extn), printable(line.name)
+                )
                 device_registry.async_update_device(device.id, remove_config_entry_id=self.entry.entry_id)
         for line in changed:
             if device := self.device_of(line.guid):

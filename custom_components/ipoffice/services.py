@@ -264,7 +264,7 @@ class Context:
         coordinator = self.owner.coordinator
         if self.call is None:
             return coordinator.commands
-        return coordinator.command_client(self.owner.guid, self.call.call_id)
+        return coordinator.command_target(self.owner.guid, self.call.call_id)[0]
 
     @property
     def guid(self) -> str:
@@ -273,9 +273,13 @@ class Context:
 
     @property
     def call_id(self) -> int:
-        """The id of the call (call actions only)."""
+        """The id of the call on the system that holds it (call actions only)."""
         assert self.call is not None
-        return self.call.call_id
+        return self.system_call_id(self.call.call_id)
+
+    def system_call_id(self, call_id: int) -> int:
+        """The id on its system of the owner's call shown as ``call_id`` (a pair may show a queue call otherwise)."""
+        return self.owner.coordinator.command_target(self.owner.guid, call_id)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,13 +431,13 @@ def _own_calls(ctx: Context, call_ids: Iterable[int]) -> None:
 def _complete_transfer(ctx: Context) -> Awaitable[None]:
     other: int | None = ctx.data.get("other_call_id")
     _own_calls(ctx, () if other is None else (other,))
-    return ctx.client.complete_transfer(ctx.guid, ctx.call_id, other)
+    return ctx.client.complete_transfer(ctx.guid, ctx.call_id, None if other is None else ctx.system_call_id(other))
 
 
 def _complete_conference(ctx: Context) -> Awaitable[None]:
     others: list[int] = ctx.data.get("other_call_ids", [])
     _own_calls(ctx, others)
-    return ctx.client.complete_conference(ctx.guid, ctx.call_id, others)
+    return ctx.client.complete_conference(ctx.guid, ctx.call_id, [ctx.system_call_id(other) for other in others])
 
 
 def _hot_desk_login(ctx: Context) -> Awaitable[None]:

@@ -13,11 +13,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.timeout(240)
 def test_benchmarks_print_their_tables() -> None:
-    """bench_client_path, bench_e2e and bench_startup (through bench_reconnect) run --quick and print a table."""
+    """bench_client_path, bench_e2e, bench_startup (through bench_reconnect) and bench_hostile run --quick and print
+    a table."""
     runs = {
         "bench_client_path.py": ["--quick"],
         "bench_e2e.py": ["--quick", "--seconds", "0.5"],
         "bench_startup.py": ["--quick"],
+        "bench_hostile.py": ["--quick"],
     }
     processes = {
         name: subprocess.Popen(

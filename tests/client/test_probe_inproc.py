@@ -63,7 +63,10 @@ async def test_run_streams_call_events_over_a_pinned_certificate(
     lost = sim.incoming_call(to="2003")
     await settle(sim)
     sim.faults.drop_all()
-    await wait_for(lambda: any(r == {"type": "connection", "connected": False} for r in out.read()), message="loss")
+    await wait_for(
+        lambda: any(r.get("type") == "connection" and r["connected"] is False and r["reason"] for r in out.read()),
+        message="loss, with its reason",
+    )
     sim.hangup(lost, by="caller")
     await wait_for(lambda: any(c.get("reconciled") for c in out.calls("ended")), message="reconciled end")
     os.kill(os.getpid(), signal.SIGTERM)  # the probe's own handler stops it cleanly

@@ -519,3 +519,57 @@ async def test_options(hass: HomeAssistant, sim: Simulator, init_integration: Mo
     assert entry.options == DEFAULT_RULES
     await hass.async_block_till_done()
     assert len(entry.runtime_data.client.users) == 12
+
+
+# --- input the client cannot use --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "errors"),
+    [
+        ({CONF_HOST: "127.0.0.1/x"}, {CONF_HOST: "invalid_host"}),  # it used to reach port 443, whatever the port
+        ({CONF_HOST: "https://127.0.0.1"}, {CONF_HOST: "invalid_host"}),
+        ({CONF_USERNAME: "ha:service"}, {CONF_USERNAME: "invalid_username"}),  # it used to end in a traceback
+        ({CONF_PASSWORD: "pw€"}, {CONF_PASSWORD: "invalid_password"}),
+        ({config_flow.CONF_SECONDARY: {CONF_HOST: "10.0.0.2/x"}}, {"base": "secondary_invalid_host"}),
+    ],
+)
+async def test_input_the_client_cannot_use_is_a_form_error(
+    hass: HomeAssistant,
+    sim: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    changes: dict[str, Any],
+    errors: dict[str, str],
+) -> None:
+    result = await _start(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim, **changes))
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == errors
+    assert sim.connection_count == 0
+    assert "Traceback" not in caplog.text
+    assert "Unexpected error" not in caplog.text
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], _user_input(sim))
+    assert result["type"] is FlowResultType.MENU  # the certificate question: the corrected input goes on
+    hass.config_entries.flow.async_abort(result["flow_id"])
+
+
+async def test_reauth_and_reconfigure_refuse_input_the_client_cannot_use(hass: HomeAssistant, sim: Simulator) -> None:
+    entry = MockConfigEntry(domain=DOMAIN, unique_id=sim.fingerprint, data=entry_data(sim))
+    entry.add_to_hass(hass)
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: "ha:x", CONF_PASSWORD: PASSWORD}
+    )
+    assert result["errors"] == {CONF_USERNAME: "invalid_username"}
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_USERNAME: USERNAME, CONF_PASSWORD: "\u20ac"}
+    )
+    assert result["errors"] == {CONF_PASSWORD: "invalid_password"}
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_HOST: "127.0.0.1/tpkt", CONF_PORT: sim.port}
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert entry.data == entry_data(sim)

@@ -308,3 +308,24 @@ async def test_unloaded_entry_leaves_nothing_alive(
     await hass.async_block_till_done()
     gc.collect()
     assert coordinator() is None
+
+
+async def test_lines_beyond_the_limit_raise_a_repair_issue(
+    hass: HomeAssistant, sim: Simulator, config_entry: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines lists more users than the client accepts (the limit lowered to 5 for the default office's 12): the entry
+    loads with the first ones and a repair issue says what was refused; it goes once the list fits."""
+    from custom_components.ipoffice.mtcti3 import client as mtcti3_client
+
+    monkeypatch.setattr(mtcti3_client, "MAX_USERS", 5)
+    config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert len(config_entry.runtime_data.client.users) == 5
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "too_many_lines") is not None
+    monkeypatch.setattr(mtcti3_client, "MAX_USERS", 20_000)
+    await hass.config_entries.async_reload(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "too_many_lines") is None

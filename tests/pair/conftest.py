@@ -1,4 +1,4 @@
-"""Fixtures of the resilience tests (issue 9): simulated systems on 127.0.0.1, older releases, pairs."""
+"""Fixtures of the resilience tests: simulated systems on 127.0.0.1, older releases, pairs."""
 
 from __future__ import annotations
 

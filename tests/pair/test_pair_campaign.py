@@ -12,6 +12,8 @@ import asyncio
 import random
 from collections import defaultdict
 
+import pytest
+
 from custom_components.ipoffice.mtcti3 import CallEvent, CallEventType, IPOfficeClient, TLSMode
 from custom_components.ipoffice.mtcti3.pair import PairClient
 from simulator import Simulator
@@ -71,9 +73,18 @@ async def settle(sims: SimulatorPair, pair: PairClient) -> None:
         await wait_for(lambda: pair.active is pair.primary, message="users served by the primary")
 
 
-async def test_random_failovers_lose_and_repeat_nothing(sims: SimulatorPair) -> None:
+async def test_random_failovers_lose_and_repeat_nothing(sims: SimulatorPair, request: pytest.FixtureRequest) -> None:
     seed = seed_from_env()
     print(f"\npair campaign: IPOFFICE_SEED={seed}")
+    request.node.user_properties.append(("IPOFFICE_SEED", seed))
+    try:
+        await _campaign(sims, seed)
+    except BaseException as err:  # every failure names the seed that replays it (a wait that timed out too)
+        err.add_note(f"pair campaign failed: replay it with IPOFFICE_SEED={seed}")
+        raise
+
+
+async def _campaign(sims: SimulatorPair, seed: int) -> None:
     rng = random.Random(seed)
     users = [sims.registrar.model.user(extn) for extn in USERS]
     unreachable = [user.extn for user in users if user.dnd or user.fwdu or user.loggedoff or user.extnfault]

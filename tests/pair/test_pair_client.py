@@ -20,7 +20,7 @@ from custom_components.ipoffice.mtcti3 import (
     TLSMode,
 )
 from custom_components.ipoffice.mtcti3.pair import PairClient
-from simulator import Simulator
+from simulator import Simulator, SimulatorConfig
 from simulator.pair import PRIMARY, SECONDARY, SimulatorPair
 
 from .conftest import PASSWORD, USERNAME, guid_of, wait_for
@@ -279,3 +279,86 @@ async def test_stale_and_repeated_user_events(sims: SimulatorPair, pair: PairCli
     pair._on_call(pair.primary, CallEvent(CallEventType.STATE_CHANGED, model, 0.0))
     pair._on_call(pair.primary, CallEvent(CallEventType.MISSED, model, 0.0))
     assert rec.of(bob, call.gcid) == ["new", "ended", "missed"]
+
+
+async def test_queue_calls_with_the_same_id_on_both_systems() -> None:
+    """Call ids are unique only within a subscription: both systems report id 1 for their call of one queue. Both
+    calls show, each event says its system, and each command reaches the call it names (it used to reach the serving
+    system's call, and one of the two calls vanished from the queue)."""
+    configs = [SimulatorConfig(host="127.0.0.1", per_subscription_call_ids=True) for _ in range(2)]
+    async with SimulatorPair(*configs) as sims:
+        pair = PairClient(_client(sims.primary), _client(sims.secondary))
+        rec = Recorder(pair)
+        await pair.connect()
+        try:
+            sales = guid_of(sims.primary, "2501")
+            on_primary = sims.queue_call(PRIMARY, "2501")
+            on_secondary = sims.queue_call(SECONDARY, "2501", caller="01707999888")
+            await sims.wait_quiet()
+            await wait_for(lambda: len(pair.queues[sales].calls) == 2, message="both calls of the queue")
+            assert list(pair.primary.queues[sales].calls) == list(pair.secondary.queues[sales].calls) == [1]
+            shown = {call.gcid: call_id for call_id, call in pair.queues[sales].calls.items()}
+            assert set(shown) == {on_primary.gcid, on_secondary.gcid}
+            news = {(e.system, e.call.gcid, e.call.call_id) for e in rec.events if e.type == "new"}  # type: ignore[attr-defined]
+            assert news == {
+                (PRIMARY, on_primary.gcid, shown[on_primary.gcid]),
+                (SECONDARY, on_secondary.gcid, shown[on_secondary.gcid]),
+            }
+            assert sorted(name for name, _ in pair.queue_calls(sales)) == [PRIMARY, SECONDARY]
+
+            for name, call, priority in ((SECONDARY, on_secondary, 3), (PRIMARY, on_primary, 2)):
+                client, system_id = pair.command_target(sales, shown[call.gcid])
+                assert client is (pair.primary if name == PRIMARY else pair.secondary)
+                assert system_id == 1
+                await client.set_priority(sales, system_id, priority)
+                assert pair.client_for_call(sales, shown[call.gcid]) is client
+            assert on_secondary.priority == 3
+            assert on_primary.priority == 2
+
+            sims.secondary.hangup(on_secondary, by="caller")
+            await sims.wait_quiet()
+            await wait_for(lambda: len(pair.queues[sales].calls) == 1, message="the secondary's call ends")
+            assert [call.gcid for call in pair.queues[sales].calls.values()] == [on_primary.gcid]
+            ended = [e for e in rec.events if e.type == "ended"]
+            assert [(e.system, e.call.gcid, e.call.call_id) for e in ended] == [  # type: ignore[attr-defined]
+                (SECONDARY, on_secondary.gcid, shown[on_secondary.gcid])
+            ]
+        finally:
+            await pair.disconnect()
+
+
+async def test_a_call_reported_while_its_system_reconciles_is_reported_when_it_shows(sims: SimulatorPair) -> None:
+    """The secondary's client reconciles before its queue subscription's call snapshot arrives (its reconcile delay
+    0 here; a loaded machine's 0.1 s in the pair campaign): it ends the queue call that went on, then reports it NEW.
+    That NEW must wait until the secondary's calls show again: admitted at once, the call was in progress for the
+    pair's listeners but in no queue (the pair campaign's rare failure)."""
+    secondary = _client(sims.secondary)
+    secondary.reconcile_delay = 0.0
+    pair = PairClient(_client(sims.primary), secondary)
+    rec = Recorder(pair)
+    await pair.connect()
+    try:
+        sales = guid_of(sims.primary, "2501")
+        call = sims.queue_call(SECONDARY, "2501")
+        await sims.wait_quiet()
+        await wait_for(lambda: len(pair.queues[sales].calls) == 1, message="the secondary's queue call")
+
+        def consistent() -> bool:
+            moments = rec.of(sales, call.gcid)
+            in_progress = bool(moments) and moments[-1] == "new"
+            return in_progress == any(c.gcid == call.gcid for c in pair.queues[sales].calls.values())
+
+        await sims.take_down(SECONDARY)
+        await wait_for(lambda: not secondary.connected, message="the secondary is lost")
+        assert rec.of(sales, call.gcid) == ["new", "ended"]
+        await sims.bring_up(SECONDARY)
+        await wait_for(lambda: secondary.connected, message="the secondary reconnects")
+        await sims.wait_quiet()
+        await asyncio.sleep(0.1)  # the client's snapshot is in, its reconcile done: the pair still resyncs
+        assert SECONDARY in pair._resyncs
+        assert consistent(), rec.of(sales, call.gcid)
+        await wait_for(lambda: SECONDARY not in pair._resyncs, message="the secondary's calls show")
+        assert consistent()
+        assert rec.of(sales, call.gcid) == ["new", "ended", "new"]
+    finally:
+        await pair.disconnect()

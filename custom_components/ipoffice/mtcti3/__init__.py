@@ -8,7 +8,7 @@ from __future__ import annotations
 from .calls import apply_call_control, call_from_info, end_events, snapshot_events
 from .client import ConnectionState, IPOfficeClient, SubscriptionKind
 from .codec import Subprotocol
-from .connection import TRACE_LOGGER_NAME, ClientStats
+from .connection import TRACE_LOGGER_NAME, ClientStats, authorization, check_port, url_host
 from .const import (
     DEFAULT_QUEUE_CCFLAGS,
     DEFAULT_QUEUE_FLAGS,
@@ -45,6 +45,7 @@ from .errors import (
     SubscriptionError,
     TLSError,
     TooManyConnectionsError,
+    TooManyLinesError,
 )
 from .models import (
     Absence,
@@ -117,13 +118,17 @@ __all__ = [
     "TLSError",
     "TLSMode",
     "TooManyConnectionsError",
+    "TooManyLinesError",
     "TransferType",
     "UnknownField",
     "User",
     "UserFeature",
     "apply_call_control",
+    "authorization",
     "call_from_info",
+    "check_port",
     "end_events",
     "get_server_fingerprint",
     "snapshot_events",
+    "url_host",
 ]

@@ -4,9 +4,13 @@
         [--insecure | --fingerprint FP | --cafile F] [--trace] [--noframing] [--seconds N]
 
 The password may come from the environment variable IPOFFICE_PASSWORD instead of --password. Ctrl-C or SIGTERM
-end it cleanly (exit 0); a failure prints one line naming the cause and exits non-zero. A field that IP Office
-sends and this schema does not know (a newer release's) is printed the first time it comes, the last line counts
-them all, and ``--trace`` shows each message's after it ("unknown fields: CallInfo.90=1").
+end it cleanly (exit 0), also while it is connecting; a failure prints one line naming the cause and exits non-zero.
+Once connected, each lost connection is a ``connection`` line with the reason and each failed reconnect a
+``reconnect_failed`` line with the cause (a ``lines_refused`` line: Lines listed more users or queues than the client
+accepts). Every text IP Office sends is escaped (see ``escape.printable``): JSON
+lines escape it anyway, and the error line and log lines on stderr show control characters as escapes. A field that
+IP Office sends and this schema does not know (a newer release's) is printed the first time it comes, the last line
+counts them all, and ``--trace`` shows each message's after it ("unknown fields: CallInfo.90=1").
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from .drift import UnknownField
 from .errors import (
     AuthenticationError,
     CannotConnectError,
+    CommandValidationError,
     FingerprintMismatchError,
     MTCTI3Error,
     ProtocolError,
@@ -38,7 +43,9 @@ from .errors import (
     ServiceRefusedError,
     TLSError,
     TooManyConnectionsError,
+    TooManyLinesError,
 )
+from .escape import printable
 from .models import Call, CallEvent, Party, Queue, User
 from .tls import TLSMode
 
@@ -144,7 +151,11 @@ def _unknown_field(field: UnknownField) -> dict[str, Any]:
 
 
 def describe_error(err: BaseException) -> str:
-    """One line naming the cause of a failure, as the probe prints it."""
+    """One line naming the cause of a failure, as the probe prints it (control characters escaped)."""
+    return printable(_describe(err), None)
+
+
+def _describe(err: BaseException) -> str:
     if isinstance(err, FingerprintMismatchError):
         return (
             f"TLS: certificate fingerprint {err.fingerprint} does not match --fingerprint; "
@@ -174,15 +185,17 @@ def describe_error(err: BaseException) -> str:
     return f"error: {err}"
 
 
-async def run(args: argparse.Namespace, password: str, ssl_context: ssl.SSLContext | None) -> int:
-    """Connect, print, stream until stopped; return the exit code."""
+_OPTIONS = {"host": "--host", "port": "--port", "username": "--user", "password": "--password"}
+
+
+def _client(args: argparse.Namespace, password: str, ssl_context: ssl.SSLContext | None) -> IPOfficeClient:
     if args.insecure:
         mode = TLSMode.INSECURE
     elif args.fingerprint:
         mode = TLSMode.PINNED
     else:
         mode = TLSMode.VERIFY
-    client = IPOfficeClient(
+    return IPOfficeClient(
         args.host,
         args.user,
         password,
@@ -193,17 +206,47 @@ async def run(args: argparse.Namespace, password: str, ssl_context: ssl.SSLConte
         subprotocol=Subprotocol.UNFRAMED if args.noframing else Subprotocol.FRAMED,
         request_timeout=args.timeout,
     )
+
+
+async def run(args: argparse.Namespace, password: str, ssl_context: ssl.SSLContext | None) -> int:
+    """Connect, print, stream until stopped; return the exit code."""
+    try:
+        client = _client(args, password, ssl_context)
+    except CommandValidationError as err:  # (its text never holds the password)
+        sys.stderr.write(f"error: {_OPTIONS.get(err.field, err.field)}: {printable(err, None)}\n")
+        return EXIT_FAILURE
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     client.add_call_listener(lambda event: _emit(_event(event)))
-    client.add_connection_listener(lambda connected: _emit({"type": "connection", "connected": connected}))
+
+    def connection(connected: bool) -> None:
+        _emit({"type": "connection", "connected": connected, **({} if connected else {"reason": client.loss_reason})})
+
+    client.add_connection_listener(connection)
+
+    def failure(err: MTCTI3Error) -> None:
+        kind = "lines_refused" if isinstance(err, TooManyLinesError) else "reconnect_failed"
+        _emit({"type": kind, "error": describe_error(err)})
+
+    client.add_failure_listener(failure)
     client.add_unknown_field_listener(lambda field: _emit(_unknown_field(field)))
     try:
+        connecting = asyncio.ensure_future(client.connect())
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            await client.connect()
+            await asyncio.wait((connecting, stopping), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not connecting.done():  # Ctrl-C or SIGTERM while connecting: stop now, cleanly
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, MTCTI3Error):
+                await connecting
+            return 0
+        try:
+            connecting.result()
         except MTCTI3Error as err:
             sys.stderr.write(describe_error(err) + "\n")
             return EXIT_FAILURE

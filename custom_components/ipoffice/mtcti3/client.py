@@ -26,7 +26,7 @@ import aiohttp
 from . import commands as cmd
 from .calls import apply_call_control, end_events
 from .codec import Subprotocol
-from .connection import ClientStats, Connection
+from .connection import ClientStats, Connection, authorization, check_port, url_host
 from .const import (
     ABSENCE_TEXT_MAX,
     ACCOUNT_CODE_MAX,
@@ -55,6 +55,7 @@ from .const import (
 from .drift import DriftListener
 from .errors import (
     AuthenticationError,
+    CannotConnectError,
     CommandValidationError,
     FeatureNotAvailableError,
     MTCTI3Error,
@@ -62,8 +63,10 @@ from .errors import (
     RequestTimeoutError,
     ResultCode,
     ResultError,
+    TooManyLinesError,
     error_for_result,
 )
+from .escape import printable
 from .models import (
     Absence,
     Call,
@@ -93,7 +96,15 @@ _SUBSCRIPTION_GONE: Final = frozenset(
 BACKOFF_BASE: Final = 0.5
 BACKOFF_CAP: Final = 60.0
 AUTH_RETRY_DELAY: Final = 300.0  # after a refused password: one attempt every 5 minutes, not a password hammering
-STABLE_AFTER: Final = 60.0  # a subscription that lived this long starts its backoff afresh
+STABLE_AFTER: Final = 60.0  # a subscription (or a connection) that lived this long starts its backoff afresh
+MAX_USERS: Final = 20_000
+"""Users accepted from Lines: IP Office's own maximum of users in a network (SCN) of systems (3,000 on one system).
+Lines lists every user of the network; more than this is not an IP Office: the rest are refused."""
+MAX_QUEUES: Final = 2_000
+"""Queues accepted from Lines (Lines lists the queues of the system connected to, far fewer on any IP Office)."""
+READY_WAIT_MAX: Final = 60.0
+"""Seconds that connecting waits at most for the first notifies of the user and queue subscriptions, whatever their
+number (the wait is request_timeout per 1,000 subscriptions, at least request_timeout, at most this)."""
 RECONCILE_DELAY: Final = 1.0
 CONNECT_TIMEOUT: Final = 15.0
 MAX_SUBSCRIBE_ID: Final = 0x7FFFFFFF
@@ -202,8 +213,15 @@ class IPOfficeClient:
     ) -> None:
         """Configure the client; nothing happens until :meth:`connect`.
 
-        Raises :class:`ValueError` for a PINNED mode without a valid fingerprint.
+        Raises :class:`ValueError` for a PINNED mode without a valid fingerprint, and
+        :class:`CommandValidationError` (a ValueError naming the field: "host", "port", "username" or "password")
+        for a host that is not a host name or an IP address (no scheme, port or path), a port outside 1-65535, a
+        user name with a colon or a control character, an empty password, or credentials that HTTP Basic
+        authentication cannot carry (Latin-1 only).
         """
+        url_host(host)
+        check_port(port)
+        authorization(username, password)
         self._host = host
         self._port = port
         self._username = username
@@ -228,6 +246,14 @@ class IPOfficeClient:
         self.backoff_cap = BACKOFF_CAP
         self.auth_retry_delay = AUTH_RETRY_DELAY
         self.connect_timeout = CONNECT_TIMEOUT
+        self.stable_after = STABLE_AFTER
+        self.max_users = MAX_USERS
+        self.max_queues = MAX_QUEUES
+        self.ready_wait_max = READY_WAIT_MAX
+        self.lines_refused = 0
+        """How many users and queues the last Lines notify that listed too many refused (0: none refused)."""
+        self._attempt = 0  # reconnect attempts since the last connection that stayed up stable_after seconds
+        self._connected_at = 0.0  # time.monotonic() of the last successful connect
 
         self._state = ConnectionState.DISCONNECTED
         self._answered: dict[str, None] = {}  # gcids answered on any subscribed phone: not missed by the others
@@ -237,6 +263,8 @@ class IPOfficeClient:
         self._lost_conns: list[Connection] = []  # lost connections still to close
         self._closing = False
         self._syncing = False
+        self._added_syncing: list[LineEntry] = []  # what Lines added that is not planned to be subscribed yet
+        self._park_turned_on = False
         self._ever_connected = False
         self._reconnect_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -368,8 +396,9 @@ class IPOfficeClient:
         """Connect, subscribe Lines, read the version, subscribe users/queues/park; return when all are made.
 
         Raises CannotConnectError / TLSError / AuthenticationError / TooManyConnectionsError / ServiceRefusedError /
-        ProtocolError / ResultError / RequestTimeoutError. After a successful connect the client reconnects on its
-        own (when ``reconnect``) until :meth:`disconnect`.
+        ProtocolError / ResultError / RequestTimeoutError; a connection lost while subscribing is a
+        CannotConnectError naming why. After a successful connect the client reconnects on its own (when
+        ``reconnect``) until :meth:`disconnect`.
         """
         if self._state is ConnectionState.CONNECTED:
             return
@@ -377,12 +406,18 @@ class IPOfficeClient:
         self._state = ConnectionState.CONNECTING
         try:
             await self._establish(resume=False)
-        except BaseException:
+        except BaseException as err:
             await self._drop_connection()
             await self._close_own_session()
             self._state = ConnectionState.DISCONNECTED
+            if isinstance(err, NotConnectedError):
+                raise CannotConnectError(
+                    f"lost the connection to {self._host}:{self._port} while subscribing: "
+                    f"{self.loss_reason or 'closed'}"
+                ) from None
             raise
         self._state = ConnectionState.CONNECTED
+        self._connected_at = time.monotonic()
         self._ever_connected = True
 
     async def disconnect(self) -> None:
@@ -466,17 +501,28 @@ class IPOfficeClient:
         self._subs.clear()
         conn.start()
         self._syncing = True
+        subs: list[_Subscription] = []
+        made: set[_Subscription] = set()  # (by identity)
         try:
             version = asyncio.ensure_future(self._fetch_version())
             try:
                 lines = self._want(SubscriptionKind.LINES, "", self._fill_lines)
                 await self._await_ready([await self._start(lines)], [lines], required=True)
-                subs = self._plan_subscriptions()
-                if resume:
-                    for sub in subs:
-                        self._mark_unconfirmed(sub)
-                readies = [await self._start(sub) for sub in subs]
-                await self._await_ready(readies, subs, required=False)
+                # Twice: users and queues that Lines adds while the first ones are being subscribed are subscribed
+                # too (what it adds during the second wait is subscribed once connected, as any later addition).
+                self._added_syncing = []
+                new = self._plan_subscriptions()
+                for _ in range(2):
+                    if not new:
+                        break
+                    if resume:
+                        for sub in new:
+                            self._mark_unconfirmed(sub)
+                    readies = [await self._start(sub) for sub in new]
+                    subs += new
+                    made.update(new)
+                    await self._await_ready(readies, new, required=False)
+                    new = [sub for sub in self._subs_for_added() if sub not in made]
                 await version
             finally:
                 if not version.done():
@@ -485,6 +531,8 @@ class IPOfficeClient:
                     await version  # also retrieves the error of a version request that failed first
         finally:
             self._syncing = False
+        if late := [sub for sub in self._subs_for_added() if sub not in made]:
+            self._spawn(self._subscribe_new(late))
         if resume:
             self._spawn(self._reconcile_later(subs))
 
@@ -635,30 +683,40 @@ class IPOfficeClient:
         """Await the first notify of each subscription (the answer when it failed)."""
         if not readies:
             return
-        timeout = self.request_timeout * max(1.0, len(readies) / 1000)
+        timeout = min(self.ready_wait_max, self.request_timeout * max(1.0, len(readies) / 1000))
         _done, pending = await asyncio.wait(readies, timeout=timeout)
+        unanswered: list[str] = []
+        failed: list[str] = []
         for ready, sub in zip(readies, subs, strict=True):
             if ready in pending:
-                error: BaseException = RequestTimeoutError(
-                    f"no answer to the {sub.kind.value} subscription {sub.key or ''} within {timeout:g} s".replace(
-                        "  ", " "
-                    )
-                )
                 if required:
-                    raise error
-                _LOGGER.warning("%s", error)
+                    raise RequestTimeoutError(
+                        f"no answer to the {sub.kind.value} subscription {sub.key or ''} within {timeout:g} s".replace(
+                            "  ", " "
+                        )
+                    )
+                unanswered.append(f"{sub.kind.value} {sub.key}".strip())
                 continue
             exc = ready.exception()
             if exc is None or isinstance(exc, _TerminatedError):  # (terminated: already being made again)
                 continue
             if required or isinstance(exc, NotConnectedError):
                 raise exc
-            self._subscription_failed(sub, exc)
+            failed.append(f"{sub.kind.value} {sub.key}: {exc}")
+            self._subscription_failed(sub, exc, log=False)
             if self._wanted.get((sub.kind, sub.key)) is sub:  # still wanted: try again (backing off)
                 self._spawn(self._resubscribe(sub))
+        # One line each, however many (a peer that answers none of 20,000 subscriptions writes no 20,000 lines)
+        if unanswered:
+            _LOGGER.warning(
+                "No answer to %d subscription(s) within %g s: %s", len(unanswered), timeout, _some(unanswered)
+            )
+        if failed:
+            _LOGGER.warning("Could not subscribe to %d subscription(s): %s", len(failed), _some(failed))
 
-    def _subscription_failed(self, sub: _Subscription, error: BaseException) -> None:
-        _LOGGER.warning("Could not subscribe to %s %s: %s", sub.kind.value, sub.key, error)
+    def _subscription_failed(self, sub: _Subscription, error: BaseException, *, log: bool = True) -> None:
+        if log:
+            _LOGGER.warning("Could not subscribe to %s %s: %s", sub.kind.value, sub.key, error)
         if isinstance(error, ResultError) and error.code in _GONE_CODES:
             self._unwant(sub.kind, sub.key)
             if sub.kind is SubscriptionKind.USER:
@@ -700,6 +758,8 @@ class IPOfficeClient:
         # At debug level: whoever uses the client reports the loss (Home Assistant's coordinator once, at info)
         _LOGGER.debug("Lost the MTCTI-3 connection to %s: %s", self._host, reason)
         self.loss_reason = reason
+        if self._state is ConnectionState.CONNECTED and time.monotonic() - self._connected_at >= self.stable_after:
+            self._attempt = 0  # it stayed up a while: the backoff starts afresh (else it goes on growing)
         if self._conn is not None:
             self._lost_conns.append(self._conn)
         self._conn = None
@@ -713,11 +773,15 @@ class IPOfficeClient:
             )
 
     async def _reconnect_loop(self) -> None:
-        attempt = 0
+        """Reconnect until connected (or closed), backing off: the attempts count on across a connection that did
+        not stay up :attr:`stable_after` seconds, so that one that dies soon after each connect is not made again
+        every second for ever."""
         refused = False
+        attempt = 0
         while not self._closing:
             await self._close_lost()
-            await asyncio.sleep(self.auth_retry_delay if refused else self.backoff(attempt))
+            await asyncio.sleep(self.auth_retry_delay if refused else self.backoff(self._attempt))
+            self._attempt += 1
             attempt += 1
             try:
                 await self._establish(resume=True)
@@ -738,6 +802,7 @@ class IPOfficeClient:
                 continue
             self._stats.reconnects += 1
             self._state = ConnectionState.CONNECTED
+            self._connected_at = time.monotonic()
             _LOGGER.debug("Reconnected to %s after %d attempt(s)", self._host, attempt)
             self._emit_connection(True)
             return
@@ -830,7 +895,8 @@ class IPOfficeClient:
                     notify.subscribe_id,
                 )
         finally:
-            if not sub.got_first:
+            # Lines is made by its Lines notify (the full list), not by whatever else comes on its id first
+            if not sub.got_first and (kind is not SubscriptionKind.LINES or payload == "lines"):
                 self._established(sub)
 
     def _established(self, sub: _Subscription) -> None:
@@ -855,23 +921,39 @@ class IPOfficeClient:
         changed: list[LineEntry] = []
         directory = self.directory
         seen: set[str] = set()
-        for kind, adds, changes in (
-            (LineKind.USER, lines.adduser, lines.changeuser),
-            (LineKind.QUEUE, lines.addqueue, lines.changequeue),
+        refused = 0
+        for kind, adds, changes, limit in (
+            (LineKind.USER, lines.adduser, lines.changeuser, self.max_users),
+            (LineKind.QUEUE, lines.addqueue, lines.changequeue, self.max_queues),
         ):
-            for item in (*adds, *changes):
-                entry = LineEntry(kind, _guid_hex(item.guid), item.extn, item.name)
-                seen.add(entry.guid)
-                old = directory.get(entry.guid)
-                if old == entry:
-                    continue
-                directory[entry.guid] = entry
-                (added if old is None else changed).append(entry)
-        for items in (lines.deleteuser, lines.deletequeue):
-            for item in items:
+            # At most ``limit`` entries of each list are read (the rest are refused unread: one message of a
+            # million users costs no more than one of the limit), and no new entry once the directory has ``limit``
+            # of this kind.
+            count = sum(1 for entry in directory.values() if entry.kind is kind) if adds or changes else 0
+            refused += max(0, len(adds) - limit) + max(0, len(changes) - limit)
+            for items in (adds[:limit], changes[:limit]):
+                for item in items:
+                    entry = LineEntry(kind, _guid_hex(item.guid), item.extn, item.name)
+                    old = directory.get(entry.guid)
+                    if old is None and count >= limit:
+                        refused += 1
+                        continue
+                    seen.add(entry.guid)
+                    if old == entry:
+                        continue
+                    if old is None:
+                        count += 1
+                    directory[entry.guid] = entry
+                    (added if old is None else changed).append(entry)
+        for deleted in (lines.deleteuser, lines.deletequeue):
+            for item in deleted[: self.max_users + self.max_queues]:
                 gone = directory.pop(_guid_hex(item.guid), None)
                 if gone is not None:
                     removed.append(gone)
+        if refused:
+            self._refuse_lines(refused)
+        elif full:
+            self.lines_refused = 0
         if full:  # the first notify of a Lines subscription lists everything: what it lacks is gone
             removed.extend(directory.pop(guid) for guid in [guid for guid in directory if guid not in seen])
         if not (added or removed or changed or park_turned_on):
@@ -880,20 +962,45 @@ class IPOfficeClient:
             self._rename(entry)
         for entry in removed:
             self._forget(entry)
-        new_subs: list[_Subscription] = []
-        if not self._syncing:
-            for entry in added:
-                if entry.kind is LineKind.USER and self._wants_user(entry.guid):
-                    new_subs.append(self._want_user(entry))
-                elif entry.kind is LineKind.QUEUE and self._wants_queue(entry.guid):
-                    new_subs.append(self._want_queue(entry.guid, entry))
-            if park_turned_on and self._park_server and (SubscriptionKind.PARK, "") not in self._wanted:
-                new_subs.append(self._want(SubscriptionKind.PARK, "", self._fill_park))
-            if new_subs and self._conn is not None:
-                self._spawn(self._subscribe_new(new_subs))
+        self._added_syncing += added
+        if park_turned_on:
+            self._park_turned_on = True
+        if not self._syncing and (new_subs := self._subs_for_added()) and self._conn is not None:
+            self._spawn(self._subscribe_new(new_subs))
         if added or removed or changed:
             for listener in list(self._directory_listeners):
                 _call(listener, added, removed, changed)
+
+    def _subs_for_added(self) -> list[_Subscription]:
+        """The subscriptions of what Lines added since the last call (wanted users and queues, the park server)."""
+        added, self._added_syncing = self._added_syncing, []
+        park, self._park_turned_on = self._park_turned_on, False
+        new_subs: list[_Subscription] = []
+        for added_entry in added:
+            if (entry := self.directory.get(added_entry.guid)) is None:
+                continue  # deleted since
+            if entry.kind is LineKind.USER and self._wants_user(entry.guid):
+                new_subs.append(self._want_user(entry))
+            elif entry.kind is LineKind.QUEUE and self._wants_queue(entry.guid):
+                new_subs.append(self._want_queue(entry.guid, entry))
+        if park and self._park_server and (SubscriptionKind.PARK, "") not in self._wanted:
+            new_subs.append(self._want(SubscriptionKind.PARK, "", self._fill_park))
+        return new_subs
+
+    def _refuse_lines(self, refused: int) -> None:
+        """Lines listed ``refused`` users or queues beyond the limits: say so (log, failure listeners)."""
+        self.lines_refused = refused
+        error = TooManyLinesError(
+            f"IP Office {self._host} listed {refused} users or queues beyond the {self.max_users} users and "
+            f"{self.max_queues} queues this client accepts (IP Office's own maximum is 3,000 users on a system, "
+            "20,000 in a network); they are not subscribed",
+            refused=refused,
+            limit_users=self.max_users,
+            limit_queues=self.max_queues,
+        )
+        _LOGGER.error("%s", error)
+        for listener in list(self._failure_listeners):
+            _call(listener, error)
 
     def _rename(self, entry: LineEntry) -> None:
         owner: User | Queue | None = (self.users if entry.kind is LineKind.USER else self.queues).get(entry.guid)
@@ -1019,6 +1126,7 @@ class IPOfficeClient:
             return
         unconfirmed: set[int] | tuple[()] = ()
         if sub.unconfirmed:  # after a reconnect: the calls of before that this notify reports again
+            _match_by_gcid(calls, sub.unconfirmed, notify)
             unconfirmed = {info.callid for info in notify.callinfo} & sub.unconfirmed
             sub.unconfirmed -= unconfirmed
         events = apply_call_control(
@@ -1071,7 +1179,7 @@ class IPOfficeClient:
             "IP Office terminated the %s subscription %s%s",
             sub.kind.value,
             sub.key,
-            f" ({terminated.reason})" if terminated.reason else "",
+            f" ({printable(terminated.reason)})" if terminated.reason else "",
         )
         if sub.refresh is not None:
             sub.refresh.cancel()
@@ -1772,6 +1880,63 @@ class IPOfficeClient:
             raise error_for_result(data.getfile.result, f"could not read {ACCOUNT_CODE_FILE}")
         text = data.getfile.payload.decode("utf-8", errors="replace")
         return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _some(items: list[str], shown: int = 5) -> str:
+    """The first ``shown`` of ``items`` joined, and how many more."""
+    text = "; ".join(items[:shown])
+    return text if len(items) <= shown else f"{text}; and {len(items) - shown} more"
+
+
+def _match_by_gcid(calls: dict[int, Call], unconfirmed: set[int], notify: pb.NotifyCallControl) -> None:
+    """Find the calls of before a re-subscription (``unconfirmed``, by id in ``calls``) by gcid in ``notify``, when
+    the fresh subscription numbers its calls afresh.
+
+    Call ids are unique only within a subscription: a fresh one may number the same calls otherwise. It does when
+    the notify gives the id of a call of before to a call with another gcid, and gives no call of before its own id
+    (a system whose call ids are its own keeps them: there a call of before under another id with the same gcid is
+    another appearance of that call, as a queue call that is queued again, and not moved). Then a call of before
+    that the notify reports under another id (the same gcid) is moved to that id, so that it goes on (no NEW, no
+    reconciled ENDED) under the id its commands now need; a call of before whose id the notify gives to another
+    call is set aside under a negative key, still unconfirmed: it may be reported later, else the reconcile ends it.
+    Calls without a gcid are matched by id, as before.
+    """
+    reported = {info.callid: info.gcid.hex().upper() for info in notify.callinfo if info.gcid}
+    renumbered = False
+    for key in unconfirmed:
+        if (call := calls.get(key)) is None or not call.gcid or (gcid := reported.get(key)) is None:
+            continue
+        if gcid == call.gcid:
+            return  # a call of before keeps its id: ids are not numbered afresh
+        renumbered = True
+    if not renumbered:
+        return
+    by_gcid: dict[str, int] = {}
+    for key in unconfirmed:
+        if (call := calls.get(key)) is not None and call.gcid:
+            by_gcid.setdefault(call.gcid, key)
+    moves: list[tuple[int, int]] = []
+    for call_id, gcid in reported.items():
+        old = by_gcid.pop(gcid, None)
+        if old is not None and old != call_id:
+            moves.append((old, call_id))
+    if not moves:
+        return
+    moving = {old: calls.pop(old) for old, _ in moves}
+    unconfirmed.difference_update(moving)
+    for old, new in moves:
+        call = moving[old]
+        if new in calls:
+            aside = min(0, min(calls, default=0)) - 1
+            if new not in unconfirmed:  # a call confirmed at that id already: the notify contradicts itself
+                calls[aside] = call
+                unconfirmed.add(aside)
+                continue
+            calls[aside] = calls.pop(new)
+            unconfirmed.discard(new)
+            unconfirmed.add(aside)
+        calls[new] = call
+        unconfirmed.add(new)  # confirmed by the snapshot that follows
 
 
 def _add[T](listeners: list[T], callback: T) -> Callable[[], None]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ipaddress
 import logging
 import random
 import re
@@ -44,6 +45,7 @@ from .drift import SchemaDrift, UnknownField, describe
 from .errors import (
     AuthenticationError,
     CannotConnectError,
+    CommandValidationError,
     FingerprintMismatchError,
     NotConnectedError,
     ProtocolError,
@@ -53,6 +55,7 @@ from .errors import (
     TooManyConnectionsError,
     error_for_result,
 )
+from .escape import printable
 from .proto import ipo_mtcti3_pb2 as pb
 from .tls import format_fingerprint, get_server_fingerprint
 
@@ -74,7 +77,10 @@ def _aiohttp_mask() -> Callable[[bytes, bytearray], None] | None:
 _MASK: Final = _aiohttp_mask()
 
 MAX_REQUEST_ID: Final = 0x7FFFFFFF  # requestid is an int32; 0 means "no response wanted"
-MAX_MESSAGE_SIZE: Final = 64 * 1024 * 1024
+MAX_MESSAGE_SIZE: Final = 4 * 1024 * 1024
+"""The largest websocket message accepted (a larger one ends the connection, as aiohttp refuses it): a Lines notify
+of 20,000 users (the most the client accepts) is about 1 MiB. Parsing the worst message of this size (about two
+million empty entries) takes about 0.5 s and 135 MB (see SECURITY.md)."""
 CLOSE_TIMEOUT: Final = 3.0
 WS_CLOSE_TIMEOUT: Final = 2.0  # how long a close handshake may take
 
@@ -136,7 +142,8 @@ def trace(direction: str, message: pb.Message, peer: str = "", unknown: list[Unk
             direction,
             peer or "-",
             subscribe_id_of(message),
-            text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format)
+            # protobuf's text format prints a string's characters as they are (C1 controls, bidi overrides)
+            printable(text_format.MessageToString(message, as_one_line=True, message_formatter=_trace_format), None)
             + (f" unknown fields: {describe(unknown)}" if unknown else ""),
         )
 
@@ -230,6 +237,30 @@ class _FrameWriter:
         self._transport.write(bytes(out))
 
 
+class _RedirectRefusedError(Exception):
+    """The websocket upgrade was answered with a redirect (refused by :func:`_refuse_redirect`)."""
+
+    def __init__(self, status: int, location: str) -> None:
+        super().__init__(status, location)
+        self.status = status
+        self.location = location
+
+
+_REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
+
+
+async def _refuse_redirect(
+    request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+) -> aiohttp.ClientResponse:
+    """aiohttp client middleware: a redirect answer ends the request instead of being followed."""
+    response = await handler(request)
+    if response.status in _REDIRECTS:
+        location = response.headers.get("Location", "")
+        response.close()
+        raise _RedirectRefusedError(response.status, location)
+    return response
+
+
 _FRAME_HEADS: Final = tuple(bytes((0x82, 0x80 | size)) for size in range(126))
 """Per payload length: the first two octets of a final, masked binary frame."""
 
@@ -254,15 +285,67 @@ def _http_error(status: int, host: str, port: int) -> Exception:
     return CannotConnectError(f"{host}:{port} refused the websocket upgrade (HTTP {status})")
 
 
-def basic_auth(username: str, password: str) -> str:
-    """The ``Authorization`` header of HTTP Basic authentication (RFC 7617, UTF-8).
+_HOST_LABEL: Final = re.compile(r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)")
 
-    What ``aiohttp.encode_basic_auth`` writes, which aiohttp 3.13 (Home Assistant 2026.3-2026.6) lacks (and whose
-    ``BasicAuth`` later releases deprecate).
+
+def url_host(host: str) -> str:
+    """``host`` as the host of the websocket URL: a host name, an IPv4 address or an IPv6 address (bracketed).
+
+    Raises :class:`CommandValidationError` (field "host") for anything else: a scheme, a port, a path, a user, a
+    space or a control character would otherwise make another URL than the one meant ("127.0.0.1/x" would reach
+    port 443 of 127.0.0.1 whatever the port).
     """
-    if ":" in username:
-        raise ValueError('A ":" is not allowed in a Basic authentication user name (RFC 7617)')
-    return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    text = host.strip()
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    else:
+        return f"[{address.compressed}]" if address.version == 6 else address.compressed
+    try:
+        ascii_name = text.encode("idna").decode("ascii") if text and not text.isascii() else text
+    except UnicodeError:
+        ascii_name = ""
+    labels = ascii_name.removesuffix(".").split(".")
+    if not ascii_name or len(ascii_name) > 253 or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise CommandValidationError(
+            "host",
+            "a host name or an IP address, without a scheme, port, path or spaces",
+            printable(host, 80),
+        )
+    return ascii_name
+
+
+def check_port(port: int) -> int:
+    """``port`` when it is a TCP port (1 to 65535); :class:`CommandValidationError` (field "port") else."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise CommandValidationError("port", "a TCP port, 1 to 65535", port)
+    return port
+
+
+def authorization(username: str, password: str) -> str:
+    """The HTTP Basic ``Authorization`` header of the service user (RFC 7617, in Latin-1 as aiohttp encodes it).
+
+    Raises :class:`CommandValidationError` naming the field (never showing the password): a user name that is empty
+    or holds a colon (Basic authentication cannot carry one) or a control character, a password that is empty, and
+    either with a character that Latin-1 cannot encode.
+    """
+    if not username or ":" in username or not username.isprintable():
+        raise CommandValidationError(
+            "username", "1 or more printable characters without a colon (HTTP Basic authentication)"
+        )
+    if not password:
+        raise CommandValidationError("password", "not empty")
+    for name, value in (("username", username), ("password", password)):
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise CommandValidationError(
+                name, "Latin-1 characters only (HTTP Basic authentication cannot send the others)"
+            ) from None
+    # What aiohttp.encode_basic_auth writes, which aiohttp 3.13 (Home Assistant 2026.3-2026.6) lacks.
+    return "Basic " + base64.b64encode(f"{username}:{password}".encode("latin-1")).decode("ascii")
 
 
 class Connection:
@@ -303,6 +386,7 @@ class Connection:
         self._header = FRAME_HEADER if subprotocol is Subprotocol.FRAMED else b""
         self._header_size = len(self._header)
         self._reader: asyncio.Task[None] | None = None
+        self._upgrade_session: aiohttp.ClientSession | None = None  # the session of open(), closed with this
         self._closing = False
         self.closed = False
 
@@ -326,19 +410,59 @@ class Connection:
         on_lost: Callable[[str], None],
         on_notify: Callable[[pb.Notify], None] | None = None,
     ) -> Connection:
-        """Open the websocket and map every failure to a typed error (never showing the password)."""
-        url = f"wss://{host}:{port}{PATH}"
+        """Open the websocket and map every failure to a typed error (never showing the password).
+
+        A redirect is never followed: it could lead off TLS (a ``302`` to ``http://``) or to another server, past a
+        pinned certificate. The upgrade goes through a session of its own that shares ``session``'s connector (its
+        connection pool) and refuses any 3xx answer before aiohttp's ``ws_connect`` would follow it.
+        """
+        url = f"wss://{url_host(host)}:{check_port(port)}{PATH}"
+        header = authorization(username, password)
+        upgrade = aiohttp.ClientSession(
+            connector=session.connector,
+            connector_owner=False,
+            headers=session.headers,
+            timeout=session.timeout,
+            middlewares=(_refuse_redirect,),
+        )
+        try:
+            ws = await cls._upgrade(upgrade, url, header, host, port, ssl_arg, subprotocol, connect_timeout)
+        except BaseException:
+            await upgrade.close()
+            raise
+        conn = cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None, on_notify, f"{host}:{port}")
+        conn._upgrade_session = upgrade
+        return conn
+
+    @staticmethod
+    async def _upgrade(
+        session: aiohttp.ClientSession,
+        url: str,
+        header: str,
+        host: str,
+        port: int,
+        ssl_arg: ssl.SSLContext | aiohttp.Fingerprint | bool,
+        subprotocol: Subprotocol,
+        connect_timeout: float,
+    ) -> aiohttp.ClientWebSocketResponse:
+        """The websocket upgrade itself, every failure mapped to a typed error."""
         try:
             async with asyncio.timeout(connect_timeout):
                 ws = await session.ws_connect(
                     url,
-                    headers={"Authorization": basic_auth(username, password)},
+                    headers={"Authorization": header},
                     protocols=(subprotocol.value,),
                     ssl=ssl_arg,
                     autoping=False,  # pings and pongs are handled here: see _ping_loop
                     max_msg_size=MAX_MESSAGE_SIZE,
                     timeout=aiohttp.ClientWSTimeout(ws_close=WS_CLOSE_TIMEOUT),
                 )
+        except _RedirectRefusedError as err:
+            raise CannotConnectError(
+                f"{host}:{port} answered the websocket upgrade with a redirect (HTTP {err.status}) to "
+                f"{printable(err.location, 120) or 'nowhere'}; a redirect is never followed (it could lead off TLS "
+                "or past the trusted certificate): give the address the MTCTI-3 service answers on"
+            ) from None
         except aiohttp.WSServerHandshakeError as err:
             raise _http_error(err.status, host, port) from None
         except aiohttp.ServerFingerprintMismatch as err:
@@ -369,9 +493,10 @@ class Connection:
         if ws.protocol != subprotocol.value:
             await ws.close()
             raise ProtocolError(
-                f"{host}:{port} answered with websocket subprotocol {ws.protocol!r}, not {subprotocol.value!r}"
+                f"{host}:{port} answered with websocket subprotocol '{printable(ws.protocol, 64)}', "
+                f"not {subprotocol.value!r}"
             )
-        return cls(ws, subprotocol, stats, on_message, on_lost, heartbeat or None, on_notify, f"{host}:{port}")
+        return ws
 
     def start(self) -> None:
         """Start the reader task (and the heartbeat)."""
@@ -503,7 +628,7 @@ class Connection:
                     break
             exc = self._ws.exception()
             if exc is not None:
-                reason = f"websocket error: {exc or type(exc).__name__}"
+                reason = f"websocket error: {printable(exc or type(exc).__name__)}"
         except asyncio.CancelledError:
             if not self._dead_reason:
                 raise
@@ -666,15 +791,18 @@ class Connection:
                     await task
         self.closed = True
         self._fail_pending()
+        if self._upgrade_session is not None:
+            session, self._upgrade_session = self._upgrade_session, None
+            await session.close()  # (not its connector: that is the caller's session's)
 
 
 def _ssl_reason(err: BaseException) -> str:
     inner = getattr(err, "os_error", None) or getattr(err, "certificate_error", None) or err
     if isinstance(inner, ssl.SSLCertVerificationError) and inner.verify_message:
-        return str(inner.verify_message)
-    return str(getattr(inner, "reason", None) or inner or type(inner).__name__)
+        return printable(inner.verify_message)
+    return printable(getattr(inner, "reason", None) or inner or type(inner).__name__)
 
 
 def _os_reason(err: BaseException) -> str:
     inner = getattr(err, "os_error", None) or err
-    return str(getattr(inner, "strerror", None) or inner or type(inner).__name__)
+    return printable(getattr(inner, "strerror", None) or inner or type(inner).__name__)

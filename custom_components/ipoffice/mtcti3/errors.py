@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from .escape import printable
+
 
 class MTCTI3Error(Exception):
     """Base class of every error this library raises."""
@@ -46,6 +48,20 @@ class TooManyConnectionsError(ServiceRefusedError):
 
 class ProtocolError(MTCTI3Error):
     """The peer broke the protocol (for example a subprotocol that was not asked for)."""
+
+
+class TooManyLinesError(ProtocolError):
+    """Lines listed more users or queues than the client accepts; the rest were refused (not subscribed).
+
+    ``refused`` is how many users and queues one Lines notify listed beyond the limits, ``limit_users`` and
+    ``limit_queues`` the limits (``IPOfficeClient.max_users`` and ``max_queues``).
+    """
+
+    def __init__(self, message: str, *, refused: int, limit_users: int, limit_queues: int) -> None:
+        super().__init__(message)
+        self.refused = refused
+        self.limit_users = limit_users
+        self.limit_queues = limit_queues
 
 
 class NotConnectedError(MTCTI3Error):
@@ -205,8 +221,8 @@ class ResultError(MTCTI3Error):
             self.name = f"MTCTISESS_{code}"
             self.meaning = f"Result code {code}, not described by the MTCTI-3 specification"
         text = f"{self.meaning} ({self.name}, {int(code)})"
-        if additional:
-            text += f": {additional}"
+        if additional:  # the peer's text: escaped (see escape.printable)
+            text += f": {printable(additional)}"
         super().__init__(text)
 
 

@@ -13,6 +13,13 @@ primary's client has reconciled its calls after reconnecting, so that its stale 
 Queue calls are each system's own. While a system is down nobody can see or control its queue calls: they end
 (``reconciled=True``) when it goes, and those still there when it is back are reported NEW once its client has
 reconciled. :attr:`PairClient.queues` shows each queue with the calls of both connected systems.
+
+Call ids are unique only within a subscription (the description says no more), so the two systems may report the
+same id for two calls of one queue. The pair keys every queue call by system, queue and id; the calls it shows
+(events, :attr:`PairClient.queues`) keep IP Office's id unless the other system's call of that queue has it already,
+and then get an id of the pair's own (from :data:`PAIR_CALL_IDS`). :meth:`PairClient.command_target` gives the
+system and the id to command a call by. Every call event of the pair is a :class:`PairCallEvent` that says which
+system reported it.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Final
 
@@ -45,6 +52,8 @@ PRIMARY: Final = "primary"
 SECONDARY: Final = "secondary"
 FAILBACK_MARGIN: Final = 0.5  # seconds after the primary's reconcile delay before users are served from it again
 RETRY_CAP: Final = 60.0
+PAIR_CALL_IDS: Final = 1_000_000_000
+"""The first id the pair gives a queue call whose IP Office id the other system's call of that queue has already."""
 
 type SystemFailureListener = Callable[[str, MTCTI3Error], None]
 
@@ -57,6 +66,13 @@ def call_key(call: Call) -> str:
 def queue_call_key(system: str, call: Call) -> str:
     """The identity of a queue call: each system's queue calls are its own."""
     return f"{system}:{call.owner_guid}/{call.call_id}"
+
+
+@dataclass(slots=True, frozen=True)
+class PairCallEvent(CallEvent):
+    """A call event of a resilient pair: ``system`` is the IP Office that reported it ("primary" or "secondary")."""
+
+    system: str = ""
 
 
 def _add[T](items: list[T], item: T) -> Callable[[], None]:
@@ -94,6 +110,10 @@ class PairClient:
         self._unsubs: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self._resyncs: dict[str, asyncio.TimerHandle] = {}
+        # Queue calls, keyed by system, queue and IP Office id: the id the pair shows each by, and back.
+        self._shown_ids: dict[tuple[str, str, int], int] = {}
+        self._system_ids: dict[tuple[str, int], tuple[str, int]] = {}  # (queue, shown id) -> (system, its id)
+        self._next_pair_id = PAIR_CALL_IDS
         for client in (primary, secondary):
             self._unsubs += [
                 client.add_connection_listener(partial(self._on_connection, client)),
@@ -208,24 +228,41 @@ class PairClient:
         return self._active.parked_calls
 
     def queue_calls(self, guid: str) -> list[tuple[str, Call]]:
-        """The calls queueing on a queue, on each system that shows them (connected, reconciled), tagged by system."""
+        """The calls queueing on a queue, on each system that shows them (connected, reconciled), tagged by system
+        (each with the id the pair shows it by)."""
         return [
-            (self.name_of(client), call)
+            (self.name_of(client), self._shown_call(self.name_of(client), call))
             for client in (self.primary, self.secondary)
             if self._shows_calls(client) and (queue := client.queues.get(guid)) is not None
             for call in queue.calls.values()
         ]
 
+    def command_target(self, owner: str, call_id: int) -> tuple[IPOfficeClient, int]:
+        """The client of the system that holds the call of ``owner`` (user or queue guid) that the pair shows with
+        ``call_id``, and that call's id on that system: what to send a call command with."""
+        target = self._system_ids.get((owner, call_id))
+        if target is not None:
+            system, system_id = target
+            client = self.primary if system == PRIMARY else self.secondary
+            if client.connected:
+                return client, system_id
+        return self.client_for_call(owner, call_id), call_id
+
     def client_for_call(self, owner: str, call_id: int) -> IPOfficeClient:
         """The client of the system that holds the call of ``owner`` (user or queue guid) with ``call_id``.
 
-        Users' calls are looked up on the serving system first; a call that neither connected system holds goes to
-        the serving one, which answers with its error.
+        A queue call is found by the id the pair shows it by (each system's queue calls are its own; see
+        :meth:`command_target` for the id to send). Users' calls are looked up on the serving system first; a call
+        that neither connected system holds goes to the serving one, which answers with its error.
         """
+        if (target := self._system_ids.get((owner, call_id))) is not None:
+            client = self.primary if target[0] == PRIMARY else self.secondary
+            if client.connected:
+                return client
         for client in (self._active, self.secondary if self._active is self.primary else self.primary):
             if not client.connected:
                 continue
-            holder = client.users.get(owner) or client.queues.get(owner)
+            holder = client.users.get(owner)
             if holder is not None and call_id in holder.calls:
                 return client
         return self._active
@@ -280,17 +317,45 @@ class PairClient:
         """Whether the queue calls of ``client`` are shown: it is connected and has reconciled its calls."""
         return client.connected and self.name_of(client) not in self._resyncs
 
+    def _shown_call(self, system: str, call: Call) -> Call:
+        """A queue call of ``system`` as the pair shows it: its IP Office id, unless the other system's call of that
+        queue is shown with it already (then an id of the pair's own, kept while the system holds the call)."""
+        key = (system, call.owner_guid, call.call_id)
+        shown = self._shown_ids.get(key)
+        if shown is None:
+            shown = call.call_id
+            while (call.owner_guid, shown) in self._system_ids:
+                shown = self._next_pair_id
+                self._next_pair_id += 1
+            self._shown_ids[key] = shown
+            self._system_ids[(call.owner_guid, shown)] = (system, call.call_id)
+        return call if shown == call.call_id else replace(call, call_id=shown)
+
+    def _forget_ids(self, guid: str) -> None:
+        """Forget the shown ids of the calls of queue ``guid`` that their system no longer holds."""
+        for key in [key for key in self._shown_ids if key[1] == guid]:
+            system, _, system_id = key
+            queue = (self.primary if system == PRIMARY else self.secondary).queues.get(guid)
+            if queue is None or system_id not in queue.calls:
+                self._system_ids.pop((guid, self._shown_ids.pop(key)), None)
+
     def _merge_queue(self, guid: str) -> Queue | None:
-        """Rebuild the shown queue ``guid``: the serving system's, with the calls of each system that shows them."""
+        """Rebuild the shown queue ``guid``: the serving system's, with the calls of each system that shows them
+        (by the id the pair shows each by: the two systems' ids may be the same)."""
+        self._forget_ids(guid)
         base = self._active.queues.get(guid)
         if base is None:
             self._queues.pop(guid, None)
             return None
-        other = self._other(self._active)
-        own = self._shows_calls(self._active)
-        extra = other.queues.get(guid) if self._shows_calls(other) else None
-        if not own or (extra is not None and extra.calls):
-            base = replace(base, calls={**(extra.calls if extra else {}), **(base.calls if own else {})})
+        calls: dict[int, Call] = {}
+        for client in (self._active, self._other(self._active)):
+            if self._shows_calls(client) and (queue := client.queues.get(guid)) is not None:
+                name = self.name_of(client)
+                for call in queue.calls.values():
+                    shown = self._shown_call(name, call)
+                    calls[shown.call_id] = shown
+        if len(calls) != len(base.calls) or any(base.calls.get(key) is not call for key, call in calls.items()):
+            base = replace(base, calls=calls)
         self._queues[guid] = base
         return base
 
@@ -332,8 +397,8 @@ class PairClient:
         for key, call in list(self._live_queue_calls.items()):
             if key.startswith(prefix):
                 del self._live_queue_calls[key]
-                for event in end_events(call, now, reconciled=True):
-                    self._emit_call(event)
+                for event in end_events(self._shown_call(self.name_of(client), call), now, reconciled=True):
+                    self._emit_call(event, client)
 
     def _reconciled(self, client: IPOfficeClient) -> None:
         """The client of a system that came back has reconciled: show its queue calls, serve users from it."""
@@ -341,10 +406,11 @@ class PairClient:
         if not client.connected:
             return
         now = time.time()
+        name = self.name_of(client)
         for key, call in self._queue_calls_of(client).items():
             if key not in self._live_queue_calls:
                 self._live_queue_calls[key] = call
-                self._emit_call(CallEvent(CallEventType.NEW, call, now))
+                self._emit_call(CallEvent(CallEventType.NEW, self._shown_call(name, call), now), client)
         if client is self.primary and self._active is not self.primary:
             self._switch(self.primary)
         self._merge_queues()
@@ -373,20 +439,21 @@ class PairClient:
     def _switch(self, client: IPOfficeClient) -> None:
         """Serve users from ``client``: report only the calls that differ, then refresh every user entity."""
         _LOGGER.info("Users now served by the %s IP Office", self.name_of(client))
+        old = self._active
         self._active = client
         now = time.time()
         current = {call_key(call): call for call in self._user_calls(client)}
-        events: list[CallEvent] = []
+        events: list[tuple[CallEvent, IPOfficeClient]] = []
         for key, call in list(self._live.items()):
             if key not in current:
                 del self._live[key]
-                events.extend(end_events(call, now, reconciled=True))
+                events.extend((event, old) for event in end_events(call, now, reconciled=True))
         for key, call in current.items():
             if key not in self._live:
                 self._live[key] = call
-                events.append(CallEvent(CallEventType.NEW, call, now))
-        for event in events:
-            self._emit_call(event)
+                events.append((CallEvent(CallEventType.NEW, call, now), client))
+        for event, system in events:
+            self._emit_call(event, system)
         for user in list(client.users.values()):
             self._emit_user(user)
 
@@ -413,7 +480,15 @@ class PairClient:
     def _on_call(self, client: IPOfficeClient, event: CallEvent) -> None:
         call = event.call
         if call.owner_guid in client.queues:
-            admitted = self._admit(self._live_queue_calls, queue_call_key(self.name_of(client), call), event)
+            if not self._shows_calls(client):
+                # Connecting or reconciling: what it reports now is reported once its calls show (_reconciled).
+                # (A client that reconciled before a subscription's call snapshot came reports a call that went on
+                # as NEW: admitted now, it would be in progress for the pair's listeners but shown nowhere.)
+                return
+            name = self.name_of(client)
+            admitted = self._admit(self._live_queue_calls, queue_call_key(name, call), event)
+            if admitted and (shown := self._shown_call(name, call)) is not call:
+                event = replace(event, call=shown)
         elif client is not self._active:
             return
         elif call.owner_guid in client.users:
@@ -421,7 +496,7 @@ class PairClient:
         else:
             admitted = True
         if admitted:
-            self._emit_call(event)
+            self._emit_call(event, client)
 
     def _admit(self, live: dict[str, Call], key: str, event: CallEvent) -> bool:
         """Whether to report ``event``: once per call and moment, NEW and ENDED alternating (``live`` kept)."""
@@ -442,9 +517,21 @@ class PairClient:
             live[key] = event.call
         return True
 
-    def _emit_call(self, event: CallEvent) -> None:
+    def _emit_call(self, event: CallEvent, client: IPOfficeClient) -> None:
+        """Tell the call listeners ``event`` as a :class:`PairCallEvent` of the system of ``client``."""
+        shown = PairCallEvent(
+            event.type,
+            event.call,
+            event.timestamp,
+            event.previous_state,
+            event.reason,
+            event.this_end_dropped,
+            event.description,
+            event.reconciled,
+            self.name_of(client),
+        )
         for listener in list(self._call_listeners):
-            listener(event)
+            listener(shown)
 
     def _on_park(self, client: IPOfficeClient, parked: dict[str, Call]) -> None:
         if client is self._active:
